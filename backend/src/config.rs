@@ -1,0 +1,200 @@
+//! Configuration: built-in defaults < `gatehouse.toml` < `GATEHOUSE_*` environment < command-line flags.
+//!
+//! Secrets may also come from files (`GATEHOUSE_SECRET_KEY_FILE`, `GATEHOUSE_ADMIN_PASSWORD_FILE`), so
+//! they need not sit in the environment of every process on the host.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Secret;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP listener binds.
+    pub bind: SocketAddr,
+    /// Where the SQLite database and the generated secret key live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; empty means SQLite in `data_dir`.
+    pub database_url: Option<Secret<String>>,
+    /// Master secret: derives the credential-encryption key. Generated into `data_dir` when absent.
+    pub secret_key: Option<Secret<String>>,
+    pub secret_key_file: Option<PathBuf>,
+    /// Password of the initial admin. Without it a random one is printed once and must be changed.
+    pub admin_password: Option<Secret<String>>,
+    pub admin_password_file: Option<PathBuf>,
+    /// `pretty` (default) or `json`.
+    pub log_format: LogFormat,
+    /// Extra origins (scheme://host[:port]) allowed for cookie-authenticated writes and WebSockets,
+    /// besides the gateway's own origin as the request's Host header names it.
+    pub allowed_origins: Vec<String>,
+    /// Sign-in session lifetime, in hours.
+    pub session_ttl_hours: u64,
+    /// Mark the session cookie `Secure` (on by default off loopback; see docs/configuration.md).
+    pub cookie_secure: Option<bool>,
+    /// Seconds allowed for the TCP connect plus SSH handshake to a server.
+    pub ssh_connect_timeout_secs: u64,
+    /// Seconds allowed for SSH authentication and opening the shell.
+    pub ssh_auth_timeout_secs: u64,
+    /// Seconds between SSH keepalives on an open terminal.
+    pub ssh_keepalive_secs: u64,
+    /// Seconds open terminals get to close cleanly on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            secret_key: None,
+            secret_key_file: None,
+            admin_password: None,
+            admin_password_file: None,
+            log_format: LogFormat::Pretty,
+            allowed_origins: Vec::new(),
+            session_ttl_hours: 12,
+            cookie_secure: None,
+            ssh_connect_timeout_secs: 10,
+            ssh_auth_timeout_secs: 15,
+            ssh_keepalive_secs: 30,
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other source.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` is `--config`; without it `./gatehouse.toml` is
+    /// read when present.
+    pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, ConfigError> {
+        // Only our own settings come from the environment: other GATEHOUSE_* variables (build
+        // switches, test harness settings) must not trip the unknown-key check.
+        let known = setting_names();
+        let toml = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("gatehouse.toml"));
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(toml))
+            .merge(
+                Env::prefixed("GATEHOUSE_")
+                    .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k))),
+            )
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(Box::new)?;
+        config.secret_key =
+            pick_secret(config.secret_key.take(), config.secret_key_file.as_deref())?;
+        config.admin_password = pick_secret(
+            config.admin_password.take(),
+            config.admin_password_file.as_deref(),
+        )?;
+        Ok(config)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("gatehouse.db")
+    }
+}
+
+fn setting_names() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A `*_FILE` setting wins over the inline value: it is the form container secrets take.
+fn pick_secret(
+    inline: Option<Secret<String>>,
+    file: Option<&Path>,
+) -> Result<Option<Secret<String>>, ConfigError> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Ok(Some(Secret::new(
+                text.trim_end_matches(['\r', '\n']).to_string(),
+            )))
+        }
+        None => Ok(inline.filter(|s| !s.expose().is_empty())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/from-file\"\n",
+        )
+        .unwrap();
+        let flags = FlagOverrides {
+            bind: Some("127.0.0.1:9001".parse().unwrap()),
+            ..Default::default()
+        };
+        let config = Config::load(Some(&file), flags).unwrap();
+        assert_eq!(config.bind.port(), 9001);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/from-file"));
+    }
+
+    #[test]
+    fn secret_file_is_read_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret-value\n").unwrap();
+        let picked = pick_secret(None, Some(&secret)).unwrap().unwrap();
+        assert_eq!(picked.expose(), "s3cret-value");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "bnid = \"127.0.0.1:9000\"\n").unwrap();
+        assert!(Config::load(Some(&file), FlagOverrides::default()).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! Gatehouse: browser SSH terminals and file management through one HTTPS endpoint.
+//!
+//! The tree reads like the feature list: `auth/` (who is calling), `users/`, `servers/` (the
+//! registry), `ssh/` (outbound connections and host-key trust), `terminal/` (browser terminals),
+//! `audit/`, `crypto/`, `db/` (storage), `web/` (the HTTP edge), `config.rs` and `serve.rs`.
+
+mod audit;
+mod auth;
+mod config;
+mod crypto;
+mod db;
+mod error;
+mod serve;
+mod servers;
+mod ssh;
+mod state;
+mod terminal;
+mod users;
+mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use config::{Config, FlagOverrides, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Browser SSH terminals and file management through one HTTPS endpoint"
+)]
+struct Cli {
+    /// Configuration file (default: ./gatehouse.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (GATEHOUSE_BIND).
+    #[arg(long, global = true)]
+    bind: Option<SocketAddr>,
+    /// Data directory for SQLite and the generated secret key (GATEHOUSE_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL, e.g. postgres://… (GATEHOUSE_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log format: pretty or json (GATEHOUSE_LOG_FORMAT).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Serve,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let log_format = match cli.log_format.as_deref() {
+        None => None,
+        Some("json") => Some(LogFormat::Json),
+        Some("pretty") => Some(LogFormat::Pretty),
+        Some(other) => {
+            eprintln!("gatehouse: --log-format must be 'pretty' or 'json', not '{other}'");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let flags = FlagOverrides {
+        bind: cli.bind,
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        log_format,
+    };
+    let config = match Config::load(cli.config.as_deref(), flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve::run(config).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("gatehouse: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `gatehouse serve`: open storage, make sure an admin exists, listen, and shut down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::bootstrap;
+use crate::config::Config;
+use crate::crypto::{master_key, vault::Vault};
+use crate::state::AppState;
+use crate::terminal::registry::TerminalRegistry;
+use crate::{db, web};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    db::ensure_data_dir(&config)?;
+    let (master, generated) =
+        master_key::load_or_generate(config.secret_key.as_ref(), &config.data_dir)?;
+    if generated {
+        tracing::warn!(
+            path = %config.data_dir.join(master_key::KEY_FILE).display(),
+            "no GATEHOUSE_SECRET_KEY given: generated one into the data directory; back it up, \
+             stored credentials cannot be decrypted without it"
+        );
+    }
+    let db = db::connect(&config).await?;
+    bootstrap::ensure_initial_admin(&db, config.admin_password.as_ref()).await?;
+
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        db,
+        vault: Arc::new(Vault::from_master(&master)),
+        terminals: TerminalRegistry::default(),
+        shutdown: shutdown.clone(),
+        instance_id: uuid::Uuid::new_v4().to_string().into(),
+        config: Arc::new(config),
+    };
+    let listener = TcpListener::bind(state.config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", state.config.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening on http://{addr}");
+
+    let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: closing terminals");
+        signal.cancel();
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
+
+    // Terminals were told to end when `shutdown` fired; give them a moment to say goodbye to
+    // their browsers and close their SSH connections.
+    let terminals = state.terminals.tracker();
+    terminals.close();
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, terminals.wait()).await.is_err() {
+        tracing::warn!(
+            left = state.terminals.count(),
+            "terminals did not close in time"
+        );
+        state.terminals.log_remaining();
+    }
+    state.db.clone().close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

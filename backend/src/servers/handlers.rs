@@ -1,0 +1,134 @@
+//! `/api/servers`: everyone signed in reads what they may see; admins write.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::Router;
+use serde_json::json;
+use wire::servers::{ServerRequest, ServerView};
+
+use super::service;
+use crate::audit::{self, Actor};
+use crate::auth::{AdminUser, CurrentUser};
+use crate::error::extract::{Json, Path};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/servers", get(list).post(create))
+        .route("/api/servers/{id}", get(show).put(update).delete(remove))
+        .route("/api/servers/{id}/host-key", delete(clear_host_key))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<axum::Json<Vec<ServerView>>> {
+    let servers = service::list_visible(&state.db, &user).await?;
+    Ok(axum::Json(servers.iter().map(service::view).collect()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i32>,
+) -> ApiResult<axum::Json<ServerView>> {
+    Ok(axum::Json(service::view(
+        &service::get_visible(&state.db, &user, id).await?,
+    )))
+}
+
+/// What an audit row says about a server body: the settings, never the secrets.
+fn audit_details(id: i32, req: &ServerRequest) -> serde_json::Value {
+    json!({
+        "server_id": id,
+        "name": req.name,
+        "hostname": req.hostname,
+        "port": req.port,
+        "username": req.username,
+        "auth_method": req.auth_method.as_str(),
+        "password_changed": req.password.is_some(),
+        "private_key_changed": req.private_key.is_some(),
+        "group": req.group,
+        "jump_via_id": req.jump_via_id,
+        "ssh_enabled": req.ssh_enabled,
+        "sftp_enabled": req.sftp_enabled,
+        "sftp_read_only": req.sftp_read_only,
+        "sftp_allowed_paths": req.sftp_allowed_paths,
+        "record_sessions": req.record_sessions,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Json(req): Json<ServerRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ServerView>)> {
+    let details = audit_details(0, &req);
+    let server = service::create(&state.db, &state.vault, req).await?;
+    let mut details = details;
+    details["server_id"] = json!(server.id);
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "server.create",
+        Some(server.id),
+        details,
+    )
+    .await;
+    Ok((StatusCode::CREATED, axum::Json(service::view(&server))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+    Json(req): Json<ServerRequest>,
+) -> ApiResult<axum::Json<ServerView>> {
+    let details = audit_details(id, &req);
+    let server = service::update(&state.db, &state.vault, id, req).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "server.update",
+        Some(id),
+        details,
+    )
+    .await;
+    Ok(axum::Json(service::view(&server)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+) -> ApiResult<StatusCode> {
+    let server = service::delete(&state.db, id).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "server.delete",
+        Some(id),
+        json!({"server_id": id, "name": server.name}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn clear_host_key(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+) -> ApiResult<StatusCode> {
+    let old = service::clear_host_key(&state.db, id).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "server.host_key_cleared",
+        Some(id),
+        json!({"server_id": id, "previous_fingerprint": old}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,49 @@
+//! Why an SSH connection failed, in terms a person (and a client matching on `code`) can act on.
+
+use wire::terminal::codes;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    #[error("cannot reach {host}:{port}: {reason}")]
+    Unreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("timed out while {0}")]
+    Timeout(&'static str),
+    #[error(
+        "the host key of {host} has changed: pinned {pinned}, presented {presented}. \
+         If the server was re-installed, an admin must clear the pinned key."
+    )]
+    HostKeyMismatch {
+        host: String,
+        pinned: String,
+        presented: String,
+    },
+    #[error("SSH authentication failed for user '{user}' (wrong password or key)")]
+    AuthFailed { user: String },
+    #[error("no usable credential is stored for this server")]
+    CredentialsMissing,
+    #[error("SSH protocol error: {0}")]
+    Protocol(String),
+}
+
+impl SshError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SshError::Unreachable { .. } => codes::UNREACHABLE,
+            SshError::Timeout(_) => codes::TIMEOUT,
+            SshError::HostKeyMismatch { .. } => codes::HOST_KEY_MISMATCH,
+            SshError::AuthFailed { .. } => codes::AUTH_FAILED,
+            SshError::CredentialsMissing => codes::CREDENTIALS_MISSING,
+            SshError::Protocol(_) => codes::SSH_ERROR,
+        }
+    }
+}
+
+impl From<russh::Error> for SshError {
+    fn from(e: russh::Error) -> Self {
+        SshError::Protocol(e.to_string())
+    }
+}

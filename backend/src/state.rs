@@ -1,0 +1,22 @@
+//! Shared application state, passed to handlers as `State<AppState>` (compile-checked; no runtime
+//! extension lookups that could fail).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::crypto::vault::Vault;
+use crate::terminal::registry::TerminalRegistry;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub vault: Arc<Vault>,
+    pub terminals: TerminalRegistry,
+    /// Cancelled when the process begins shutting down; live terminals watch it.
+    pub shutdown: CancellationToken,
+    pub instance_id: Arc<str>,
+}

@@ -1,0 +1,205 @@
+//! `GET /api/ws/terminal/{server_id}?cols=&rows=`: authorise, upgrade, connect, then pump.
+//! Everything that can be refused is refused before the upgrade, with a normal HTTP error.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use wire::terminal::ServerFrame;
+
+use super::pump::{self, PumpEnd};
+use super::registry::LiveTerminal;
+use crate::audit::{self, Actor};
+use crate::auth::CurrentUser;
+use crate::db::server;
+use crate::error::extract::{Path, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::servers::service;
+use crate::ssh::{self, SshError, Target, Timeouts};
+use crate::state::AppState;
+
+/// Largest single frame a browser may send (a big paste); larger ones close the socket.
+const MAX_INBOUND_FRAME: usize = 1 << 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/ws/terminal/{server_id}", get(open))
+}
+
+#[derive(Debug, Deserialize)]
+struct Size {
+    cols: Option<u16>,
+    rows: Option<u16>,
+}
+
+pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
+    (
+        u32::from(cols.unwrap_or(80).clamp(2, 1000)),
+        u32::from(rows.unwrap_or(24).clamp(1, 1000)),
+    )
+}
+
+async fn open(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(server_id): Path<i32>,
+    Query(size): Query<Size>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let server = service::get_visible(&state.db, &user, server_id).await?;
+    if !server.ssh_enabled {
+        return Err(ApiError::Forbidden);
+    }
+    if server.jump_via_id.is_some() {
+        return Err(ApiError::Validation(
+            "jump hosts are not supported by terminals yet".into(),
+        ));
+    }
+    let (cols, rows) = clamp_size(size.cols, size.rows);
+    let actor = Actor::from(&*user);
+    let tracker = state.terminals.tracker().clone();
+    Ok(ws
+        .max_message_size(MAX_INBOUND_FRAME)
+        .max_frame_size(MAX_INBOUND_FRAME)
+        .on_upgrade(move |socket| {
+            tracker.track_future(run(state, actor, server, socket, cols, rows))
+        }))
+}
+
+fn frame(f: &ServerFrame) -> Message {
+    Message::Text(serde_json::to_string(f).unwrap_or_default().into())
+}
+
+async fn fail(mut socket: WebSocket, code: &str, message: String) {
+    let _ = socket
+        .send(frame(&ServerFrame::Error {
+            code: code.to_string(),
+            message,
+        }))
+        .await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 1011,
+            reason: "".into(),
+        })))
+        .await;
+}
+
+async fn run(
+    state: AppState,
+    actor: Actor,
+    server: server::Model,
+    socket: WebSocket,
+    cols: u32,
+    rows: u32,
+) {
+    let Ok(credential) = service::credential(&state.vault, &server) else {
+        let e = SshError::CredentialsMissing;
+        return fail(socket, e.code(), e.to_string()).await;
+    };
+    let target = Target {
+        host: server.hostname.clone(),
+        port: u16::try_from(server.port).unwrap_or(22),
+        username: server.username.clone(),
+        credential,
+        pinned_fingerprint: server.host_key_fingerprint.clone(),
+    };
+    let config = &state.config;
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(config.ssh_connect_timeout_secs),
+        auth: Duration::from_secs(config.ssh_auth_timeout_secs),
+        keepalive: Duration::from_secs(config.ssh_keepalive_secs.max(1)),
+    };
+    let connected = tokio::select! {
+        r = ssh::connect(target, timeouts) => r,
+        _ = state.shutdown.cancelled() => return fail(socket, wire::terminal::codes::SHUTTING_DOWN, "the gateway is shutting down".into()).await,
+    };
+    let connection = match connected {
+        Ok(c) => c,
+        Err(e) => {
+            audit::record(
+                &state.db,
+                &actor,
+                "terminal.connect_failed",
+                Some(server.id),
+                json!({"code": e.code(), "error": e.to_string()}),
+            )
+            .await;
+            return fail(socket, e.code(), e.to_string()).await;
+        }
+    };
+    if server.host_key_fingerprint.is_none() {
+        let key = &connection.presented;
+        match service::pin_host_key(&state.db, server.id, &key.fingerprint, &key.openssh).await {
+            Ok(true) => {
+                audit::record(
+                    &state.db,
+                    &actor,
+                    "server.host_key_pinned",
+                    Some(server.id),
+                    json!({"fingerprint": key.fingerprint}),
+                )
+                .await
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(server_id = server.id, error = %e, "could not pin host key"),
+        }
+    }
+
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let opened = Utc::now();
+    audit::record(
+        &state.db,
+        &actor,
+        "terminal.open",
+        Some(server.id),
+        json!({"session_id": session_id, "cols": cols, "rows": rows}),
+    )
+    .await;
+    state.terminals.insert(
+        &session_id,
+        LiveTerminal {
+            user_id: actor.user_id.unwrap_or_default(),
+            server_id: server.id,
+            started_at: opened,
+        },
+    );
+    let end = pump::run(
+        &state,
+        connection,
+        socket,
+        &session_id,
+        cols,
+        rows,
+        timeouts.auth,
+    )
+    .await;
+    state.terminals.remove(&session_id);
+    let (reason, exit_code) = match &end {
+        PumpEnd::Exited(code) => ("exited", *code),
+        PumpEnd::ClientClosed => ("client_closed", None),
+        PumpEnd::Shutdown => ("shutdown", None),
+        PumpEnd::Failed(reason) => {
+            tracing::warn!(session_id, server_id = server.id, %reason, "terminal failed");
+            ("failed", None)
+        }
+    };
+    audit::record(
+        &state.db,
+        &actor,
+        "terminal.close",
+        Some(server.id),
+        json!({
+            "session_id": session_id,
+            "reason": reason,
+            "exit_code": exit_code,
+            "duration_secs": (Utc::now() - opened).num_seconds(),
+        }),
+    )
+    .await;
+}

@@ -1,0 +1,238 @@
+//! The byte pump between one browser socket and one SSH shell channel.
+//!
+//! Two halves run concurrently so neither direction can starve the other:
+//! - outbound (SSH → browser): each chunk is awaited into the socket before the next is read, so
+//!   a slow browser stops us reading the channel; russh's bounded channel queue then fills and it
+//!   stops reading the TCP stream, and sshd's channel window closes. Memory stays bounded.
+//! - inbound (browser → SSH): binary frames are stdin bytes, text frames are JSON control.
+//!   Writing to the channel waits for window space, so it runs in its own task and is cancelled
+//!   when the session ends (russh can otherwise wait forever on a closed peer).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::{Bytes, BytesMut};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{FutureExt, SinkExt, StreamExt};
+use russh::{ChannelMsg, ChannelWriteHalf, Disconnect};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+use wire::terminal::{codes, ClientFrame, ServerFrame};
+
+use super::handler::clamp_size;
+use crate::ssh::Connection;
+use crate::state::AppState;
+
+/// Output chunks already queued are merged into one frame up to this size: fewer, larger
+/// WebSocket frames when a command floods the terminal, no added latency when it does not.
+const MAX_FRAME: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub enum PumpEnd {
+    Exited(Option<u32>),
+    ClientClosed,
+    Shutdown,
+    Failed(String),
+}
+
+fn text(f: &ServerFrame) -> Message {
+    Message::Text(serde_json::to_string(f).unwrap_or_default().into())
+}
+
+pub async fn run(
+    state: &AppState,
+    connection: Connection,
+    socket: WebSocket,
+    session_id: &str,
+    cols: u32,
+    rows: u32,
+    setup_timeout: Duration,
+) -> PumpEnd {
+    let handle = connection.handle;
+    let (mut ws_tx, ws_rx) = socket.split();
+    let opened = timeout(setup_timeout, async {
+        let channel = handle.channel_open_session().await?;
+        channel
+            .request_pty(false, "xterm-256color", cols, rows, 0, 0, &[])
+            .await?;
+        channel.request_shell(true).await?;
+        Ok::<_, russh::Error>(channel)
+    })
+    .await;
+    let channel = match opened {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            return finish_with_error(ws_tx, codes::SSH_ERROR, format!("cannot open a shell: {e}"))
+                .await
+        }
+        Err(_) => {
+            return finish_with_error(ws_tx, codes::TIMEOUT, "timed out opening a shell".into())
+                .await
+        }
+    };
+    let (mut ch_rx, ch_tx) = channel.split();
+
+    if ws_tx
+        .send(text(&ServerFrame::Session {
+            session_id: session_id.to_string(),
+        }))
+        .await
+        .is_err()
+    {
+        return PumpEnd::ClientClosed;
+    }
+
+    // `done` stops the inbound task whichever side ends first.
+    let done = CancellationToken::new();
+    let (control_tx, mut control_rx) = mpsc::channel::<ServerFrame>(8);
+    let inbound = tokio::spawn(inbound(ws_rx, ch_tx, control_tx, done.clone()));
+    let shutdown = state.shutdown.clone();
+
+    let mut exit_code = None;
+    let end = loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => {
+                let _ = ws_tx.send(text(&ServerFrame::Error {
+                    code: codes::SHUTTING_DOWN.into(),
+                    message: "the gateway is shutting down".into(),
+                })).await;
+                break PumpEnd::Shutdown;
+            }
+            _ = done.cancelled() => break PumpEnd::ClientClosed,
+            Some(frame) = control_rx.recv() => {
+                if ws_tx.send(text(&frame)).await.is_err() {
+                    break PumpEnd::ClientClosed;
+                }
+            }
+            msg = ch_rx.wait() => match msg {
+                Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                    let (chunk, closed) = coalesce(data, &mut ch_rx, &mut exit_code);
+                    let sent = tokio::select! {
+                        r = ws_tx.send(Message::Binary(chunk)) => r.is_ok(),
+                        _ = done.cancelled() => false,
+                        _ = shutdown.cancelled() => false,
+                    };
+                    if !sent {
+                        break if shutdown.is_cancelled() { PumpEnd::Shutdown } else { PumpEnd::ClientClosed };
+                    }
+                    if closed {
+                        break PumpEnd::Exited(exit_code);
+                    }
+                }
+                Some(ChannelMsg::ExitStatus { exit_status }) => exit_code = Some(exit_status),
+                Some(ChannelMsg::Close) | None => break PumpEnd::Exited(exit_code),
+                Some(_) => {}
+            },
+        }
+    };
+
+    done.cancel();
+    if let PumpEnd::Exited(code) = &end {
+        let _ = ws_tx.send(text(&ServerFrame::Exit { code: *code })).await;
+    }
+    let _ = ws_tx
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
+    let _ = inbound.await;
+    let _ = timeout(
+        Duration::from_secs(2),
+        handle.disconnect(Disconnect::ByApplication, "session ended", "en"),
+    )
+    .await;
+    end
+}
+
+/// Merges the chunks already waiting in the channel queue (without waiting for more). Returns the
+/// merged bytes and whether the channel closed meanwhile.
+fn coalesce(
+    first: Bytes,
+    ch_rx: &mut russh::ChannelReadHalf,
+    exit_code: &mut Option<u32>,
+) -> (Bytes, bool) {
+    let mut buf: Option<BytesMut> = None;
+    let mut closed = false;
+    while buf.as_ref().map_or(first.len(), BytesMut::len) < MAX_FRAME {
+        match ch_rx.wait().now_or_never() {
+            Some(Some(ChannelMsg::Data { data }))
+            | Some(Some(ChannelMsg::ExtendedData { data, .. })) => {
+                buf.get_or_insert_with(|| BytesMut::from(&first[..]))
+                    .extend_from_slice(&data);
+            }
+            Some(Some(ChannelMsg::ExitStatus { exit_status })) => *exit_code = Some(exit_status),
+            Some(Some(ChannelMsg::Close)) | Some(None) => {
+                closed = true;
+                break;
+            }
+            Some(Some(_)) => {}
+            // Nothing more queued right now.
+            None => break,
+        }
+    }
+    (buf.map_or(first, BytesMut::freeze), closed)
+}
+
+async fn inbound(
+    mut ws_rx: SplitStream<WebSocket>,
+    ch_tx: ChannelWriteHalf<russh::client::Msg>,
+    control: mpsc::Sender<ServerFrame>,
+    done: CancellationToken,
+) {
+    loop {
+        let msg = tokio::select! {
+            _ = done.cancelled() => break,
+            m = ws_rx.next() => m,
+        };
+        match msg {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Binary(bytes))) => {
+                let written = tokio::select! {
+                    r = ch_tx.data_bytes(bytes) => r.is_ok(),
+                    _ = done.cancelled() => false,
+                };
+                if !written {
+                    break;
+                }
+            }
+            Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientFrame>(t.as_str()) {
+                Ok(ClientFrame::Resize { cols, rows }) => {
+                    let (cols, rows) = clamp_size(Some(cols), Some(rows));
+                    let _ = ch_tx.window_change(cols, rows, 0, 0).await;
+                }
+                // A malformed control frame is answered, never fatal.
+                Err(e) => {
+                    let _ = control.try_send(ServerFrame::Error {
+                        code: codes::BAD_FRAME.into(),
+                        message: format!("ignored a malformed control frame: {e}"),
+                    });
+                }
+            },
+            Some(Ok(_)) => {}
+        }
+    }
+    done.cancel();
+}
+
+async fn finish_with_error(
+    mut ws_tx: SplitSink<WebSocket, Message>,
+    code: &str,
+    message: String,
+) -> PumpEnd {
+    let _ = ws_tx
+        .send(text(&ServerFrame::Error {
+            code: code.to_string(),
+            message: message.clone(),
+        }))
+        .await;
+    let _ = ws_tx
+        .send(Message::Close(Some(CloseFrame {
+            code: 1011,
+            reason: "".into(),
+        })))
+        .await;
+    PumpEnd::Failed(message)
+}

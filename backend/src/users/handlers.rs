@@ -1,0 +1,98 @@
+//! `/api/users`: admin-only account management.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use wire::users::{CreateUserRequest, UpdateUserRequest, UserView};
+
+use super::service;
+use crate::audit::{self, Actor};
+use crate::auth::AdminUser;
+use crate::error::extract::{Json, Path};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/users", get(list).post(create))
+        .route("/api/users/{id}", get(show).put(update).delete(remove))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<axum::Json<Vec<UserView>>> {
+    let users = service::list(&state.db).await?;
+    Ok(axum::Json(users.iter().map(service::user_view).collect()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Json(req): Json<CreateUserRequest>,
+) -> ApiResult<(StatusCode, axum::Json<UserView>)> {
+    let user = service::create(&state.db, req).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "user.create",
+        None,
+        json!({"user_id": user.id, "username": user.username, "role": user.role}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, axum::Json(service::user_view(&user))))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<i32>,
+) -> ApiResult<axum::Json<UserView>> {
+    Ok(axum::Json(service::user_view(
+        &service::get(&state.db, id).await?,
+    )))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+    Json(req): Json<UpdateUserRequest>,
+) -> ApiResult<axum::Json<UserView>> {
+    let changed = json!({
+        "user_id": id,
+        "password_set": req.password.is_some(),
+        "role": req.role.map(|r| r.as_str()),
+        "allowed_groups": req.allowed_groups,
+        "disabled": req.disabled,
+    });
+    let user = service::update(&state.db, admin.user.id, id, req).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "user.update",
+        None,
+        changed,
+    )
+    .await;
+    Ok(axum::Json(service::user_view(&user)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+) -> ApiResult<StatusCode> {
+    let user = service::delete(&state.db, admin.user.id, id).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "user.delete",
+        None,
+        json!({"user_id": id, "username": user.username}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,47 @@
+//! The HTTP edge: the router that mounts every feature's routes, health, security headers and the
+//! embedded UI assets.
+
+pub mod assets;
+pub mod health;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest request body the JSON API accepts (server bodies with a private key fit easily).
+const MAX_BODY: usize = 1 << 20;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::routes())
+        .merge(crate::auth::handlers::routes())
+        .merge(crate::users::handlers::routes())
+        .merge(crate::servers::handlers::routes())
+        .merge(crate::terminal::handler::routes())
+        .route("/api/{*rest}", axum::routing::any(api_not_found));
+    Router::new()
+        .merge(api)
+        .merge(assets::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// Unknown API paths answer in the API's error format, not with the UI's index page.
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound("API endpoint")
+}

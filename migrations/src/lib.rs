@@ -1,0 +1,15 @@
+//! Gatehouse's schema history. Each migration freezes its own copy of the tables it touches (it
+//! never imports the live entities), so old migrations keep meaning what they meant.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,314 @@
+//! Accounts, sign-in sessions, the server registry (with its host-key pin) and the audit log.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0001_foundation"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+    Username,
+    PasswordHash,
+    Role,
+    AllowedGroups,
+    Disabled,
+    MustChangePassword,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    Id,
+    TokenHash,
+    UserId,
+    CreatedAt,
+    ExpiresAt,
+    LastSeenAt,
+    ClientIp,
+}
+
+#[derive(DeriveIden)]
+enum Servers {
+    Table,
+    Id,
+    Name,
+    Hostname,
+    Port,
+    Username,
+    AuthMethod,
+    PasswordEnc,
+    PrivateKeyEnc,
+    PassphraseEnc,
+    GroupName,
+    Tags,
+    Description,
+    JumpViaId,
+    SshEnabled,
+    SftpEnabled,
+    SftpReadOnly,
+    SftpAllowedPaths,
+    RecordSessions,
+    HostKeyFingerprint,
+    HostKeyOpenssh,
+    HostKeyPinnedAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    UserId,
+    Username,
+    Action,
+    ServerId,
+    ClientIp,
+    Details,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Users::Table)
+                    .col(
+                        ColumnDef::new(Users::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Users::Username)
+                            .string_len(128)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Users::PasswordHash).text().null())
+                    .col(ColumnDef::new(Users::Role).string_len(16).not_null())
+                    .col(ColumnDef::new(Users::AllowedGroups).text().not_null())
+                    .col(
+                        ColumnDef::new(Users::Disabled)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Users::MustChangePassword)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Users::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Users::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Sessions::Table)
+                    .col(
+                        ColumnDef::new(Sessions::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::TokenHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Sessions::UserId).integer().not_null())
+                    .col(
+                        ColumnDef::new(Sessions::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::LastSeenAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Sessions::ClientIp).string_len(64).null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Sessions::Table, Sessions::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_sessions_user")
+                    .table(Sessions::Table)
+                    .col(Sessions::UserId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Servers::Table)
+                    .col(
+                        ColumnDef::new(Servers::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Servers::Name)
+                            .string_len(128)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Servers::Hostname).string_len(255).not_null())
+                    .col(ColumnDef::new(Servers::Port).integer().not_null())
+                    .col(ColumnDef::new(Servers::Username).string_len(128).not_null())
+                    .col(
+                        ColumnDef::new(Servers::AuthMethod)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Servers::PasswordEnc).text().null())
+                    .col(ColumnDef::new(Servers::PrivateKeyEnc).text().null())
+                    .col(ColumnDef::new(Servers::PassphraseEnc).text().null())
+                    .col(ColumnDef::new(Servers::GroupName).string_len(128).null())
+                    .col(ColumnDef::new(Servers::Tags).text().not_null())
+                    .col(ColumnDef::new(Servers::Description).text().not_null())
+                    .col(ColumnDef::new(Servers::JumpViaId).integer().null())
+                    .col(
+                        ColumnDef::new(Servers::SshEnabled)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
+                    .col(
+                        ColumnDef::new(Servers::SftpEnabled)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
+                    .col(
+                        ColumnDef::new(Servers::SftpReadOnly)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(ColumnDef::new(Servers::SftpAllowedPaths).text().not_null())
+                    .col(ColumnDef::new(Servers::RecordSessions).boolean().null())
+                    .col(
+                        ColumnDef::new(Servers::HostKeyFingerprint)
+                            .string_len(128)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Servers::HostKeyOpenssh).text().null())
+                    .col(
+                        ColumnDef::new(Servers::HostKeyPinnedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Servers::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Servers::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Servers::Table, Servers::JumpViaId)
+                            .to(Servers::Table, Servers::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(
+                        ColumnDef::new(AuditLog::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AuditLog::At)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(AuditLog::UserId).integer().null())
+                    .col(ColumnDef::new(AuditLog::Username).string_len(128).null())
+                    .col(ColumnDef::new(AuditLog::Action).string_len(64).not_null())
+                    .col(ColumnDef::new(AuditLog::ServerId).integer().null())
+                    .col(ColumnDef::new(AuditLog::ClientIp).string_len(64).null())
+                    .col(ColumnDef::new(AuditLog::Details).text().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_at")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::At)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            AuditLog::Table.into_iden(),
+            Servers::Table.into_iden(),
+            Sessions::Table.into_iden(),
+            Users::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}

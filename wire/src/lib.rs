@@ -1,0 +1,27 @@
+//! The wire contract between the Gatehouse backend and its clients (the Leptos UI, scripts, tests).
+//!
+//! Only plain data lives here, so the crate compiles for the server and for wasm32 alike. Field
+//! names follow PRODUCT.md's contract; nothing in a response type can carry a credential.
+
+pub mod auth;
+pub mod servers;
+pub mod terminal;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+
+/// Every error response body: `{"error": "<human message>", "code": "<snake_case_code>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub code: String,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub instance_id: String,
+    pub monitor_role: String,
+}

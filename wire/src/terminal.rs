@@ -1,0 +1,32 @@
+//! Terminal WebSocket control frames. Terminal bytes travel as binary frames in both directions;
+//! these JSON text frames carry everything else.
+
+use serde::{Deserialize, Serialize};
+
+/// Text frames the server sends. The first frame of every terminal socket is `Session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Session { session_id: String },
+    Exit { code: Option<u32> },
+    Error { code: String, message: String },
+}
+
+/// Text frames the client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Resize { cols: u16, rows: u16 },
+}
+
+/// Machine-readable codes of `ServerFrame::Error`, so clients can match on them.
+pub mod codes {
+    pub const AUTH_FAILED: &str = "auth_failed";
+    pub const HOST_KEY_MISMATCH: &str = "host_key_mismatch";
+    pub const UNREACHABLE: &str = "unreachable";
+    pub const TIMEOUT: &str = "timeout";
+    pub const SSH_ERROR: &str = "ssh_error";
+    pub const CREDENTIALS_MISSING: &str = "credentials_missing";
+    pub const SHUTTING_DOWN: &str = "shutting_down";
+    pub const BAD_FRAME: &str = "bad_frame";
+}
