@@ -21,7 +21,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::users::handlers::routes())
         .merge(crate::servers::handlers::routes())
         .merge(crate::terminal::handler::routes())
-        .route("/api/{*rest}", axum::routing::any(api_not_found));
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        // API answers are per-user and may name servers: never let a shared cache keep them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .merge(api)
         .merge(assets::routes())
