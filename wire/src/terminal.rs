@@ -16,8 +16,25 @@ pub enum ServerFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// Flow control, opt-in: the client has processed `bytes` more output bytes. Once a client
+    /// sends its first `ack` (send `{"type":"ack","bytes":0}` right after connecting), the gateway
+    /// keeps at most [`FLOW_WINDOW`] bytes unacknowledged in flight and stops reading the SSH
+    /// channel until acks arrive, so a browser that renders slower than a command prints never
+    /// buffers without bound. Clients that never ack are paced by TCP alone.
+    Ack {
+        bytes: u64,
+    },
 }
+
+/// Most output bytes in flight to an acking client.
+pub const FLOW_WINDOW: u64 = 1 << 20;
+
+/// How often (in processed bytes) a client should ack; a quarter of the window keeps output flowing.
+pub const ACK_EVERY: u64 = FLOW_WINDOW / 4;
 
 /// Machine-readable codes of `ServerFrame::Error`, so clients can match on them.
 pub mod codes {

@@ -1,8 +1,9 @@
 //! Request guards. A handler states who may call it by the type it takes:
-//! - `Authenticated`: any signed-in user, even one with a pending forced password change
-//!   (only `me`, `logout` and `change-password` take this);
+//! - `Authenticated`: any signed-in user, even one with a pending forced password change; only
+//!   `me`, `logout` and `change-password` take this.
 //! - `CurrentUser`: a signed-in user with no pending change — every other route and WebSocket;
 //! - `AdminUser`: a `CurrentUser` whose role is admin.
+//!
 //! A handler cannot forget the check: without the guard it has no user to work with.
 
 use std::net::SocketAddr;

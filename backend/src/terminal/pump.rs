@@ -8,6 +8,8 @@
 //!   Writing to the channel waits for window space, so it runs in its own task and is cancelled
 //!   when the session ends (russh can otherwise wait forever on a closed peer).
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -15,10 +17,10 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
 use russh::{ChannelMsg, ChannelWriteHalf, Disconnect};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
-use wire::terminal::{codes, ClientFrame, ServerFrame};
+use wire::terminal::{codes, ClientFrame, ServerFrame, FLOW_WINDOW};
 
 use super::handler::clamp_size;
 use crate::ssh::Connection;
@@ -27,6 +29,30 @@ use crate::state::AppState;
 /// Output chunks already queued are merged into one frame up to this size: fewer, larger
 /// WebSocket frames when a command floods the terminal, no added latency when it does not.
 const MAX_FRAME: usize = 64 * 1024;
+
+/// Opt-in application-level flow control (see `wire::terminal::ClientFrame::Ack`). Browsers read
+/// every WebSocket frame as soon as it arrives, whatever their renderer can keep up with, so TCP
+/// back-pressure alone never reaches a slow browser tab; acks do.
+#[derive(Default)]
+struct Flow {
+    enabled: AtomicBool,
+    acked: AtomicU64,
+    acks: Notify,
+}
+
+impl Flow {
+    fn ack(&self, bytes: u64) {
+        self.enabled.store(true, Ordering::Release);
+        self.acked.fetch_add(bytes, Ordering::AcqRel);
+        self.acks.notify_one();
+    }
+
+    /// Must the sender wait before sending more, having sent `sent` bytes in all?
+    fn must_wait(&self, sent: u64) -> bool {
+        self.enabled.load(Ordering::Acquire)
+            && sent.saturating_sub(self.acked.load(Ordering::Acquire)) >= FLOW_WINDOW
+    }
+}
 
 #[derive(Debug)]
 pub enum PumpEnd {
@@ -86,11 +112,20 @@ pub async fn run(
     // `done` stops the inbound task whichever side ends first.
     let done = CancellationToken::new();
     let (control_tx, mut control_rx) = mpsc::channel::<ServerFrame>(8);
-    let inbound = tokio::spawn(inbound(ws_rx, ch_tx, control_tx, done.clone()));
+    let flow = Arc::new(Flow::default());
+    let inbound = tokio::spawn(inbound(
+        ws_rx,
+        ch_tx,
+        control_tx,
+        flow.clone(),
+        done.clone(),
+    ));
     let shutdown = state.shutdown.clone();
 
     let mut exit_code = None;
+    let mut sent: u64 = 0;
     let end = loop {
+        let paused = flow.must_wait(sent);
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => {
@@ -106,9 +141,12 @@ pub async fn run(
                     break PumpEnd::ClientClosed;
                 }
             }
-            msg = ch_rx.wait() => match msg {
+            // While paused, the channel is not read: russh's queue fills and sshd's window closes.
+            _ = flow.acks.notified(), if paused => {}
+            msg = ch_rx.wait(), if !paused => match msg {
                 Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
                     let (chunk, closed) = coalesce(data, &mut ch_rx, &mut exit_code);
+                    sent += chunk.len() as u64;
                     let sent = tokio::select! {
                         r = ws_tx.send(Message::Binary(chunk)) => r.is_ok(),
                         _ = done.cancelled() => false,
@@ -180,6 +218,7 @@ async fn inbound(
     mut ws_rx: SplitStream<WebSocket>,
     ch_tx: ChannelWriteHalf<russh::client::Msg>,
     control: mpsc::Sender<ServerFrame>,
+    flow: Arc<Flow>,
     done: CancellationToken,
 ) {
     loop {
@@ -203,6 +242,7 @@ async fn inbound(
                     let (cols, rows) = clamp_size(Some(cols), Some(rows));
                     let _ = ch_tx.window_change(cols, rows, 0, 0).await;
                 }
+                Ok(ClientFrame::Ack { bytes }) => flow.ack(bytes),
                 // A malformed control frame is answered, never fatal.
                 Err(e) => {
                     let _ = control.try_send(ServerFrame::Error {

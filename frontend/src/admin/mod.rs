@@ -1,0 +1,5 @@
+//! Admin screens. For now: user accounts.
+
+mod users;
+
+pub use users::UsersPanel;

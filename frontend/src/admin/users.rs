@@ -1,0 +1,272 @@
+//! User accounts (admins): list, create, disable / enable, delete.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wire::auth::MIN_PASSWORD_LEN;
+use wire::users::{CreateUserRequest, Role, UpdateUserRequest, UserView};
+
+use crate::api;
+use crate::app::use_session;
+
+#[component]
+pub fn UsersPanel() -> impl IntoView {
+    let session = use_session();
+    let users = RwSignal::new(Vec::<UserView>::new());
+    let loading = RwSignal::new(true);
+    let creating = RwSignal::new(false);
+
+    spawn_local(async move {
+        match api::users().await {
+            Ok(list) => {
+                let _ = users.try_set(list);
+            }
+            Err(err) => session.fail("Cannot load the users", &err),
+        }
+        let _ = loading.try_set(false);
+    });
+
+    let me = move || session.user().map(|u| u.id);
+
+    view! {
+        <section class="panel" data-testid="users-panel">
+            <div class="panel-head">
+                <h2>"Users"</h2>
+                <button class="button primary small" data-testid="add-user" on:click=move |_| creating.set(true)>
+                    "+ Add user"
+                </button>
+            </div>
+            <Show when=move || creating.get()>
+                <CreateUserForm users creating/>
+            </Show>
+            <Show when=move || loading.get()>
+                <p class="muted">"Loading…"</p>
+            </Show>
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th>"Username"</th>
+                        <th>"Role"</th>
+                        <th>"Server groups"</th>
+                        <th>"Status"</th>
+                        <th>"Created"</th>
+                        <th class="actions-col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For
+                        each=move || users.get()
+                        key=|u| (u.id, u.disabled, u.role, u.must_change_password, u.allowed_groups.clone())
+                        let:user
+                    >
+                        <UserRow is_me=me() == Some(user.id) user users/>
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl IntoView {
+    let session = use_session();
+    let confirm_delete = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let id = user.id;
+    let disabled = user.disabled;
+    let username = user.username.clone();
+
+    let toggle = {
+        let username = username.clone();
+        move |_| {
+            busy.set(true);
+            let body = UpdateUserRequest {
+                disabled: Some(!disabled),
+                ..Default::default()
+            };
+            let username = username.clone();
+            spawn_local(async move {
+                match api::update_user(id, &body).await {
+                    Ok(updated) => {
+                        let verb = if updated.disabled {
+                            "Disabled"
+                        } else {
+                            "Enabled"
+                        };
+                        session.toasts.success(format!("{verb} {username}"));
+                        users.update(|list| {
+                            if let Some(slot) = list.iter_mut().find(|u| u.id == id) {
+                                *slot = updated;
+                            }
+                        });
+                    }
+                    Err(err) => session.fail("User not changed", &err),
+                }
+                let _ = busy.try_set(false);
+            });
+        }
+    };
+    let delete = {
+        let username = username.clone();
+        move |_| {
+            if !confirm_delete.get_untracked() {
+                confirm_delete.set(true);
+                return;
+            }
+            busy.set(true);
+            let username = username.clone();
+            spawn_local(async move {
+                match api::delete_user(id).await {
+                    Ok(()) => {
+                        session.toasts.success(format!("Deleted {username}"));
+                        users.update(|list| list.retain(|u| u.id != id));
+                    }
+                    Err(err) => {
+                        session.fail("User not deleted", &err);
+                        let _ = busy.try_set(false);
+                    }
+                }
+            });
+        }
+    };
+
+    let status = if user.disabled {
+        ("badge badge-muted", "Disabled")
+    } else if user.must_change_password {
+        ("badge badge-warn", "Must change password")
+    } else {
+        ("badge badge-ok", "Active")
+    };
+    let groups = if user.allowed_groups.is_empty() {
+        "—".to_owned()
+    } else {
+        user.allowed_groups.join(", ")
+    };
+    let created = user
+        .created_at
+        .get(..10)
+        .unwrap_or(&user.created_at)
+        .to_owned();
+
+    view! {
+        <tr data-testid="user-row" data-username=username.clone()>
+            <td>
+                <span class="user-name">{username.clone()}</span>
+                {is_me.then(|| view! { <span class="badge">"you"</span> })}
+            </td>
+            <td>{user.role.as_str()}</td>
+            <td>{groups}</td>
+            <td><span class=status.0>{status.1}</span></td>
+            <td class="muted">{created}</td>
+            <td class="actions-col">
+                <button class="button small" data-testid="toggle-user"
+                    disabled=move || is_me || busy.get()
+                    on:click=toggle>
+                    {if disabled { "Enable" } else { "Disable" }}
+                </button>
+                <button class="button small danger-outline" data-testid="delete-user"
+                    disabled=move || is_me || busy.get()
+                    on:click=delete>
+                    {move || if confirm_delete.get() { "Really delete?" } else { "Delete" }}
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn CreateUserForm(users: RwSignal<Vec<UserView>>, creating: RwSignal<bool>) -> impl IntoView {
+    let session = use_session();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::User);
+    let groups = RwSignal::new(String::new());
+    let must_change = RwSignal::new(true);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let password = password.get_untracked();
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            error.set(Some(format!(
+                "The password needs at least {MIN_PASSWORD_LEN} characters."
+            )));
+            return;
+        }
+        let body = CreateUserRequest {
+            username: username.get_untracked().trim().to_owned(),
+            password,
+            role: role.get_untracked(),
+            allowed_groups: groups
+                .get_untracked()
+                .split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            must_change_password: must_change.get_untracked(),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::create_user(&body).await {
+                Ok(user) => {
+                    session.toasts.success(format!("Created {}", user.username));
+                    users.update(|list| list.push(user));
+                    creating.set(false);
+                }
+                Err(err) => {
+                    session.fail("User not created", &err);
+                    let _ = error.try_set(Some(err.message));
+                    let _ = busy.try_set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="card inline-form" on:submit=submit data-testid="create-user-form" autocomplete="off">
+            <div class="form-grid">
+                <label for="new-user-username">"Username"</label>
+                <input id="new-user-username" required
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev))/>
+                <label for="new-user-password">"Password"</label>
+                <input id="new-user-password" type="password" autocomplete="new-password" required
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev))/>
+                <label for="new-user-role">"Role"</label>
+                <select id="new-user-role"
+                    prop:value=move || role.get().as_str()
+                    on:change=move |ev| role.set(Role::parse(&event_target_value(&ev)).unwrap_or_default())>
+                    <option value="user">"User"</option>
+                    <option value="admin">"Admin"</option>
+                    <option value="auditor">"Auditor"</option>
+                </select>
+                <label for="new-user-groups">"Server groups"</label>
+                <input id="new-user-groups" placeholder="Comma separated"
+                    prop:value=move || groups.get()
+                    on:input=move |ev| groups.set(event_target_value(&ev))/>
+                <span></span>
+                <label class="check">
+                    <input id="new-user-must-change" type="checkbox"
+                        prop:checked=move || must_change.get()
+                        on:change=move |ev| must_change.set(event_target_checked(&ev))/>
+                    " Must choose a new password at first sign-in"
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="form-error span-2" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <div class="modal-actions span-2">
+                    <span class="grow"></span>
+                    <button type="button" class="button" on:click=move |_| creating.set(false)>"Cancel"</button>
+                    <button type="submit" class="button primary" disabled=move || busy.get()>"Create user"</button>
+                </div>
+            </div>
+        </form>
+    }
+}

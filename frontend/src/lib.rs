@@ -1,0 +1,24 @@
+//! The Gatehouse web UI: a Leptos client-side app compiled to wasm32, embedded in the gateway by
+//! `backend/build.rs` and booted by `assets/boot.js`.
+//!
+//! One folder per screen (`auth/`, `servers/`, `terminal/`, `admin/`), one typed API client
+//! (`api.rs`) speaking the `wire` crate's types, and the app-wide pieces: the session and shell
+//! (`app.rs`, `shell.rs`), toasts and the theme. See docs/frontend.md.
+
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod servers;
+pub mod shell;
+pub mod terminal;
+pub mod theme;
+pub mod toast;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point, run by wasm-bindgen's `init()`.
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,183 @@
+//! The sidebar: servers grouped by group, a filter box, and (for admins) add / edit buttons.
+
+use leptos::prelude::*;
+use wire::servers::ServerView;
+
+use super::{use_servers, FormMode};
+use crate::app::use_session;
+use crate::terminal::use_tabs;
+
+/// One line of the sidebar: a group heading or a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Row {
+    Group(String),
+    Server(Box<ServerView>),
+}
+
+impl Row {
+    fn key(&self) -> String {
+        match self {
+            Row::Group(name) => format!("g:{name}"),
+            // `updated_at` in the key re-renders a server after an edit.
+            Row::Server(s) => format!("s:{}:{}", s.id, s.updated_at),
+        }
+    }
+}
+
+fn matches(server: &ServerView, filter: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let filter = filter.to_lowercase();
+    [
+        &server.name,
+        &server.hostname,
+        &server.username,
+        &server.description,
+    ]
+    .into_iter()
+    .chain(server.group.as_ref())
+    .chain(server.tags.iter())
+    .any(|field| field.to_lowercase().contains(&filter))
+}
+
+#[component]
+pub fn ServerList() -> impl IntoView {
+    let session = use_session();
+    let store = use_servers();
+    let filter = RwSignal::new(String::new());
+    let is_admin = move || session.is_admin();
+
+    let rows = Memo::new(move |_| {
+        let filter = filter.get();
+        let mut servers: Vec<ServerView> = store
+            .list
+            .get()
+            .into_iter()
+            .filter(|s| matches(s, filter.trim()))
+            .collect();
+        // Named groups first, alphabetically; ungrouped servers last.
+        servers.sort_by_cached_key(|s| (s.group.is_none(), s.group.clone(), s.name.to_lowercase()));
+        let grouped = servers.iter().any(|s| s.group.is_some());
+        let mut rows = Vec::new();
+        let mut current: Option<Option<String>> = None;
+        for server in servers {
+            if grouped && current.as_ref() != Some(&server.group) {
+                current = Some(server.group.clone());
+                rows.push(Row::Group(
+                    server
+                        .group
+                        .clone()
+                        .unwrap_or_else(|| "Ungrouped".to_owned()),
+                ));
+            }
+            rows.push(Row::Server(Box::new(server)));
+        }
+        rows
+    });
+
+    view! {
+        <div class="sidebar-head">
+            <h2>"Servers"</h2>
+            <Show when=is_admin>
+                <button
+                    class="button small"
+                    data-testid="add-server"
+                    title="Register a server"
+                    on:click=move |_| store.form.set(Some(FormMode::New))
+                >
+                    "+ Add"
+                </button>
+            </Show>
+        </div>
+        <input
+            class="filter"
+            type="search"
+            placeholder="Filter by name, host, tag…"
+            aria-label="Filter servers"
+            data-testid="server-filter"
+            prop:value=move || filter.get()
+            on:input=move |ev| filter.set(event_target_value(&ev))
+        />
+        <Show when=move || store.loading.get()>
+            <p class="muted small pad">"Loading…"</p>
+        </Show>
+        <Show when=move || !store.loading.get() && rows.with(|r| r.is_empty())>
+            <p class="muted small pad" data-testid="no-servers">
+                {move || {
+                    if !filter.get().is_empty() {
+                        "No server matches the filter."
+                    } else if is_admin() {
+                        "No servers yet. Add one with “+ Add”."
+                    } else {
+                        "No servers are shared with you yet."
+                    }
+                }}
+            </p>
+        </Show>
+        <ul class="server-list">
+            <For each=move || rows.get() key=Row::key let:row>
+                {match row {
+                    Row::Group(name) => view! { <li class="server-group">{name}</li> }.into_any(),
+                    Row::Server(server) => view! { <ServerItem server=*server/> }.into_any(),
+                }}
+            </For>
+        </ul>
+    }
+}
+
+#[component]
+fn ServerItem(server: ServerView) -> impl IntoView {
+    let session = use_session();
+    let store = use_servers();
+    let tabs = use_tabs();
+    let port = if server.port == 22 {
+        String::new()
+    } else {
+        format!(":{}", server.port)
+    };
+    let address = format!("{}@{}{}", server.username, server.hostname, port);
+    let tags = server.tags.clone();
+    let description = server.description.clone();
+    let disabled = !server.ssh_enabled;
+    let for_open = server.clone();
+    let for_edit = server.clone();
+
+    view! {
+        <li class="server-item" data-testid="server-item" data-server-id=server.id>
+            <button
+                class="server-open"
+                data-testid="open-terminal"
+                title=if disabled { "SSH is disabled for this server" } else { "Open a terminal" }
+                disabled=disabled
+                on:click=move |_| tabs.open(&for_open)
+            >
+                <span class="server-name">{server.name.clone()}</span>
+                <span class="server-meta">{address}</span>
+                <Show when={
+                    let show = !description.is_empty();
+                    move || show
+                }>
+                    <span class="server-description">{description.clone()}</span>
+                </Show>
+                <span class="tags">
+                    {tags.into_iter().map(|t| view! { <span class="tag">{t}</span> }).collect_view()}
+                </span>
+            </button>
+            <Show when=move || session.is_admin()>
+                <button
+                    class="icon-button server-edit"
+                    data-testid="edit-server"
+                    title="Edit server"
+                    aria-label="Edit server"
+                    on:click={
+                        let server = for_edit.clone();
+                        move |_| store.form.set(Some(FormMode::Edit(Box::new(server.clone()))))
+                    }
+                >
+                    "✎"
+                </button>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,142 @@
+//! The signed-in layout: top bar (views, theme, user menu), server sidebar, and the main area
+//! with the terminal tabs or an admin panel.
+
+use leptos::prelude::*;
+
+use crate::admin::UsersPanel;
+use crate::app::{close_on_escape, use_session};
+use crate::auth::ChangePasswordDialog;
+use crate::servers::{ServerFormDialog, ServerList, ServerStore};
+use crate::terminal::{Tabs, TerminalTabs};
+use crate::theme::ThemeToggle;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Terminals,
+    Users,
+}
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session = use_session();
+    let servers = ServerStore::new();
+    provide_context(servers);
+    provide_context(Tabs::new());
+    servers.reload(session);
+
+    let view_sel = RwSignal::new(View::Terminals);
+    let password_dialog = RwSignal::new(false);
+    let is_admin = move || session.is_admin();
+
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <div class="brand">
+                    <span class="brand-mark">"▣"</span>
+                    "Gatehouse"
+                </div>
+                <nav class="views">
+                    <button
+                        class="view-link"
+                        class=("active", move || view_sel.get() == View::Terminals)
+                        data-testid="nav-terminals"
+                        on:click=move |_| view_sel.set(View::Terminals)
+                    >
+                        "Terminals"
+                    </button>
+                    <Show when=is_admin>
+                        <button
+                            class="view-link"
+                            class=("active", move || view_sel.get() == View::Users)
+                            data-testid="nav-users"
+                            on:click=move |_| view_sel.set(View::Users)
+                        >
+                            "Users"
+                        </button>
+                    </Show>
+                </nav>
+                <span class="grow"></span>
+                <ThemeToggle/>
+                <UserMenu password_dialog/>
+            </header>
+            <div class="workspace">
+                <aside class="sidebar" data-testid="server-sidebar">
+                    <ServerList/>
+                </aside>
+                <main class="main">
+                    // Terminals stay mounted while another view is shown, so sessions survive.
+                    <div class="view" class=("is-hidden", move || view_sel.get() != View::Terminals)>
+                        <TerminalTabs/>
+                    </div>
+                    <Show when=move || is_admin() && view_sel.get() == View::Users>
+                        <div class="view scroll">
+                            <UsersPanel/>
+                        </div>
+                    </Show>
+                </main>
+            </div>
+            <ServerFormDialog/>
+            <Show when=move || password_dialog.get()>
+                <ChangePasswordDialog open=password_dialog/>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn UserMenu(password_dialog: RwSignal<bool>) -> impl IntoView {
+    let session = use_session();
+    let open = RwSignal::new(false);
+    let user = move || session.user();
+
+    view! {
+        <div class="user-menu">
+            <button
+                class="user-button"
+                data-testid="user-menu"
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                <span class="avatar">
+                    {move || user().and_then(|u| u.username.chars().next()).unwrap_or('?').to_uppercase().to_string()}
+                </span>
+                <span class="user-name">{move || user().map(|u| u.username).unwrap_or_default()}</span>
+                <span class="badge">{move || user().map(|u| u.role.as_str()).unwrap_or_default()}</span>
+                <span class="caret">"▾"</span>
+            </button>
+            <Show when=move || open.get()>
+                <MenuEscape open/>
+                <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
+                <div class="menu" role="menu">
+                    <button
+                        role="menuitem"
+                        data-testid="change-password"
+                        on:click=move |_| {
+                            open.set(false);
+                            password_dialog.set(true);
+                        }
+                    >
+                        "Change password"
+                    </button>
+                    <button
+                        role="menuitem"
+                        data-testid="sign-out"
+                        on:click=move |_| {
+                            open.set(false);
+                            session.sign_out();
+                        }
+                    >
+                        "Sign out"
+                    </button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// Closes the user menu on Escape while it is open.
+#[component]
+fn MenuEscape(open: RwSignal<bool>) -> impl IntoView {
+    close_on_escape(move || open.set(false));
+}

@@ -1,0 +1,38 @@
+//! Gatehouse's black-box suite: the real `gatehouse` binary against a real OpenSSH sshd, a real
+//! PostgreSQL and a real Chromium, spoken to only through its public contract (REST, the terminal
+//! WebSocket, signals, its data directory). One binary, a module per area.
+
+/// Run each named `async fn NAME(storage: Storage)` once per storage backend, as
+/// `<module>::sqlite::NAME` and `<module>::postgres::NAME`.
+macro_rules! on_every_storage {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(gatehouse_tests::Storage::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(gatehouse_tests::Storage::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+mod auth;
+mod browser;
+mod first_start;
+mod fixtures;
+mod lifecycle;
+mod origin;
+mod secrets;
+mod servers;
+mod ssh_failures;
+mod terminal;
+mod users;
