@@ -9,15 +9,6 @@ use argon2::Argon2;
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-/// argon2id works in a 19 MiB buffer. glibc keeps freed memory in the blocking thread's arena,
-/// which would leave an idle gateway ~20 MiB larger after the first sign-in: hand it back.
-fn release_argon2_memory() {
-    // SAFETY: malloc_trim only returns free heap pages to the OS; it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 pub async fn hash_password(password: String) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -25,7 +16,6 @@ pub async fn hash_password(password: String) -> Result<String, HashError> {
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| HashError(e.to_string()));
-        release_argon2_memory();
         hashed
     })
     .await
