@@ -65,9 +65,8 @@ async fn create(
     admin: AdminUser,
     Json(req): Json<ServerRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ServerView>)> {
-    let details = audit_details(0, &req);
+    let mut details = audit_details(0, &req);
     let server = service::create(&state.db, &state.vault, req).await?;
-    let mut details = details;
     details["server_id"] = json!(server.id);
     audit::record(
         &state.db,

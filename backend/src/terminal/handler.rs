@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,7 +11,6 @@ use axum::Router;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
-use wire::terminal::ServerFrame;
 
 use super::pump::{self, PumpEnd};
 use super::registry::LiveTerminal;
@@ -71,23 +70,8 @@ async fn open(
         }))
 }
 
-fn frame(f: &ServerFrame) -> Message {
-    Message::Text(serde_json::to_string(f).unwrap_or_default().into())
-}
-
 async fn fail(mut socket: WebSocket, code: &str, message: String) {
-    let _ = socket
-        .send(frame(&ServerFrame::Error {
-            code: code.to_string(),
-            message,
-        }))
-        .await;
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: 1011,
-            reason: "".into(),
-        })))
-        .await;
+    pump::send_error_and_close(&mut socket, code, message).await;
 }
 
 async fn run(

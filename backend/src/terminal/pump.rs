@@ -62,8 +62,28 @@ pub enum PumpEnd {
     Failed(String),
 }
 
-fn text(f: &ServerFrame) -> Message {
+pub fn text(f: &ServerFrame) -> Message {
     Message::Text(serde_json::to_string(f).unwrap_or_default().into())
+}
+
+/// Tells the client why the session cannot go on, then closes the socket (1011: server error).
+/// Used before the pump starts (on the whole socket) and inside it (on its sending half).
+pub async fn send_error_and_close<S>(sink: &mut S, code: &str, message: String)
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let _ = sink
+        .send(text(&ServerFrame::Error {
+            code: code.to_string(),
+            message,
+        }))
+        .await;
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: 1011,
+            reason: "".into(),
+        })))
+        .await;
 }
 
 pub async fn run(
@@ -262,17 +282,6 @@ async fn finish_with_error(
     code: &str,
     message: String,
 ) -> PumpEnd {
-    let _ = ws_tx
-        .send(text(&ServerFrame::Error {
-            code: code.to_string(),
-            message: message.clone(),
-        }))
-        .await;
-    let _ = ws_tx
-        .send(Message::Close(Some(CloseFrame {
-            code: 1011,
-            reason: "".into(),
-        })))
-        .await;
+    send_error_and_close(&mut ws_tx, code, message.clone()).await;
     PumpEnd::Failed(message)
 }
