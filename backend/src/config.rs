@@ -44,6 +44,16 @@ pub struct Config {
     pub ssh_keepalive_secs: u64,
     /// Seconds open terminals get to close cleanly on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a pooled SFTP session may sit unused before it is closed.
+    pub files_pool_idle_secs: u64,
+    /// Most pooled SFTP sessions (one per user and server) at once.
+    pub files_pool_max_sessions: usize,
+    /// Seconds an SFTP request may wait for the server's answer.
+    pub files_request_timeout_secs: u64,
+    /// SFTP reads or writes in flight per transfer (chunks of up to 255 KiB each).
+    pub files_pipeline_depth: usize,
+    /// Largest file the editor opens or saves, in bytes.
+    pub files_edit_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -72,6 +82,11 @@ impl Default for Config {
             ssh_auth_timeout_secs: 15,
             ssh_keepalive_secs: 30,
             shutdown_grace_secs: 5,
+            files_pool_idle_secs: 300,
+            files_pool_max_sessions: 1024,
+            files_request_timeout_secs: 30,
+            files_pipeline_depth: 16,
+            files_edit_max_bytes: 5 << 20,
         }
     }
 }

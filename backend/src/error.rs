@@ -32,6 +32,13 @@ pub enum ApiError {
     Conflict(String),
     #[error("internal error")]
     Internal(String),
+    /// A feature-specific refusal with its own status and machine-readable code (file errors).
+    #[error("{message}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -47,6 +54,7 @@ impl ApiError {
             }
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Coded { status, .. } => *status,
         }
     }
 
@@ -63,6 +71,7 @@ impl ApiError {
             ApiError::WeakPassword(_) => "weak_password",
             ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Coded { code, .. } => code,
         }
     }
 
@@ -70,6 +79,14 @@ impl ApiError {
         ErrorBody {
             error: self.to_string(),
             code: self.code().to_string(),
+        }
+    }
+
+    pub fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Coded {
+            status,
+            code,
+            message: message.into(),
         }
     }
 

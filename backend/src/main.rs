@@ -10,6 +10,7 @@ mod config;
 mod crypto;
 mod db;
 mod error;
+mod files;
 mod serve;
 mod servers;
 mod ssh;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::bootstrap;
 use crate::config::Config;
 use crate::crypto::{master_key, vault::Vault};
+use crate::files::SftpPool;
 use crate::state::AppState;
 use crate::terminal::registry::TerminalRegistry;
 use crate::{db, web};
@@ -35,10 +36,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         db,
         vault: Arc::new(Vault::from_master(&master)),
         terminals: TerminalRegistry::default(),
+        sftp_pool: SftpPool::new(
+            Duration::from_secs(config.files_pool_idle_secs),
+            config.files_pool_max_sessions,
+        ),
         shutdown: shutdown.clone(),
         instance_id: uuid::Uuid::new_v4().to_string().into(),
         config: Arc::new(config),
     };
+    tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.bind))?;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::crypto::vault::Vault;
+use crate::files::SftpPool;
 use crate::terminal::registry::TerminalRegistry;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub vault: Arc<Vault>,
     pub terminals: TerminalRegistry,
+    /// SFTP sessions per (user, server), shared by that user's file requests.
+    pub sftp_pool: SftpPool,
     /// Cancelled when the process begins shutting down; live terminals watch it.
     pub shutdown: CancellationToken,
     pub instance_id: Arc<str>,

@@ -218,7 +218,9 @@ impl Api {
         Self::finish(req).await
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request to `path` carrying this client's credentials, for bodies and answers the typed
+    /// helpers do not cover (streams, raw bytes, extra headers).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let changes_state = method != Method::GET && method != Method::HEAD;
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         for (name, value) in self.auth_headers(changes_state) {

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod binary;
+pub mod files;
 pub mod gatehouse;
 pub mod postgres;
 pub mod process;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use api::{Api, Auth, Response};
+pub use files::{Files, RemoteDir};
 pub use gatehouse::{Gatehouse, Storage, ADMIN_PASSWORD};
 pub use sshd::{Sshd, TestUser};
 pub use terminal::{Control, Terminal, WsRefused};

@@ -4,6 +4,7 @@
 //! names follow PRODUCT.md's contract; nothing in a response type can carry a credential.
 
 pub mod auth;
+pub mod files;
 pub mod servers;
 pub mod terminal;
 pub mod users;

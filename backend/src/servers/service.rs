@@ -17,7 +17,7 @@ use crate::error::ApiError;
 /// Longest jump chain accepted; a longer one is almost certainly a mistake.
 pub const MAX_CHAIN_DEPTH: usize = 8;
 
-fn json_list(json: &str) -> Vec<String> {
+pub fn json_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 

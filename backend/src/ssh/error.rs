@@ -27,6 +27,8 @@ pub enum SshError {
     CredentialsMissing,
     #[error("SSH protocol error: {0}")]
     Protocol(String),
+    #[error("the gateway is shutting down")]
+    ShuttingDown,
 }
 
 impl SshError {
@@ -38,6 +40,7 @@ impl SshError {
             SshError::AuthFailed { .. } => codes::AUTH_FAILED,
             SshError::CredentialsMissing => codes::CREDENTIALS_MISSING,
             SshError::Protocol(_) => codes::SSH_ERROR,
+            SshError::ShuttingDown => codes::SHUTTING_DOWN,
         }
     }
 }

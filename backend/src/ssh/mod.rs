@@ -5,6 +5,8 @@
 pub mod connect;
 pub mod error;
 pub mod host_key;
+pub mod open;
 
 pub use connect::{connect, Connection, Target, Timeouts};
 pub use error::SshError;
+pub use open::open;

@@ -1,8 +1,6 @@
 //! `GET /api/ws/terminal/{server_id}?cols=&rows=`: authorise, upgrade, connect, then pump.
 //! Everything that can be refused is refused before the upgrade, with a normal HTTP error.
 
-use std::time::Duration;
-
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -20,7 +18,7 @@ use crate::db::server;
 use crate::error::extract::{Path, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::servers::service;
-use crate::ssh::{self, SshError, Target, Timeouts};
+use crate::ssh;
 use crate::state::AppState;
 
 /// Largest single frame a browser may send (a big paste); larger ones close the socket.
@@ -82,58 +80,10 @@ async fn run(
     cols: u32,
     rows: u32,
 ) {
-    let Ok(credential) = service::credential(&state.vault, &server) else {
-        let e = SshError::CredentialsMissing;
-        return fail(socket, e.code(), e.to_string()).await;
-    };
-    let target = Target {
-        host: server.hostname.clone(),
-        port: u16::try_from(server.port).unwrap_or(22),
-        username: server.username.clone(),
-        credential,
-        pinned_fingerprint: server.host_key_fingerprint.clone(),
-    };
-    let config = &state.config;
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(config.ssh_connect_timeout_secs),
-        auth: Duration::from_secs(config.ssh_auth_timeout_secs),
-        keepalive: Duration::from_secs(config.ssh_keepalive_secs.max(1)),
-    };
-    let connected = tokio::select! {
-        r = ssh::connect(target, timeouts) => r,
-        _ = state.shutdown.cancelled() => return fail(socket, wire::terminal::codes::SHUTTING_DOWN, "the gateway is shutting down".into()).await,
-    };
-    let connection = match connected {
+    let connection = match ssh::open(&state, &actor, &server, "terminal").await {
         Ok(c) => c,
-        Err(e) => {
-            audit::record(
-                &state.db,
-                &actor,
-                "terminal.connect_failed",
-                Some(server.id),
-                json!({"code": e.code(), "error": e.to_string()}),
-            )
-            .await;
-            return fail(socket, e.code(), e.to_string()).await;
-        }
+        Err(e) => return fail(socket, e.code(), e.to_string()).await,
     };
-    if server.host_key_fingerprint.is_none() {
-        let key = &connection.presented;
-        match service::pin_host_key(&state.db, server.id, &key.fingerprint, &key.openssh).await {
-            Ok(true) => {
-                audit::record(
-                    &state.db,
-                    &actor,
-                    "server.host_key_pinned",
-                    Some(server.id),
-                    json!({"fingerprint": key.fingerprint}),
-                )
-                .await
-            }
-            Ok(false) => {}
-            Err(e) => tracing::error!(server_id = server.id, error = %e, "could not pin host key"),
-        }
-    }
 
     let session_id = uuid::Uuid::new_v4().to_string();
     let opened = Utc::now();
@@ -160,7 +110,7 @@ async fn run(
         &session_id,
         cols,
         rows,
-        timeouts.auth,
+        ssh::open::timeouts(&state.config).auth,
     )
     .await;
     state.terminals.remove(&session_id);

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::users::handlers::routes())
         .merge(crate::servers::handlers::routes())
         .merge(crate::terminal::handler::routes())
+        .merge(crate::files::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // API answers are per-user and may name servers: never let a shared cache keep them.
         .layer(SetResponseHeaderLayer::if_not_present(

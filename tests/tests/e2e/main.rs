@@ -27,6 +27,9 @@ macro_rules! on_every_storage {
 
 mod auth;
 mod browser;
+mod files_ops;
+mod files_policy;
+mod files_transfer;
 mod first_start;
 mod fixtures;
 mod lifecycle;

@@ -4,7 +4,10 @@
 //! Run with `bash scripts/bench.sh` (it builds the release binary first). Prints a Markdown table
 //! with PRODUCT.md's quality bars beside the measured figures — shown, never asserted.
 //! Knobs (environment): GATEHOUSE_BENCH_MB (file size, 200), GATEHOUSE_BENCH_RUNS (3),
-//! GATEHOUSE_BENCH_ECHO (echo samples, 1000), GATEHOUSE_BENCH_SESSIONS (100).
+//! GATEHOUSE_BENCH_ECHO (echo samples, 1000), GATEHOUSE_BENCH_SESSIONS (100),
+//! GATEHOUSE_BENCH_FILE_MB (size of the files rows' file and folder, 1024).
+
+mod files;
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -273,6 +276,7 @@ async fn main() {
     let runs = knob("GATEHOUSE_BENCH_RUNS", 3).max(1);
     let samples = knob("GATEHOUSE_BENCH_ECHO", 1000).max(10);
     let sessions = knob("GATEHOUSE_BENCH_SESSIONS", 100).max(1);
+    let file_mb = knob("GATEHOUSE_BENCH_FILE_MB", 1024).max(8) as u64;
 
     let binary = gatehouse_tests::binary::gatehouse_release_binary().to_path_buf();
     eprintln!("bench: gateway binary {}", binary.display());
@@ -318,6 +322,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rss_sessions = gh.rss_kib();
     drop(open);
+
+    let file_rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
     let (status, by_itself) = gh.terminate();
 
     let gw50 = percentile(&gw_echo, 50);
@@ -376,6 +382,7 @@ async fn main() {
         mib(rss_sessions),
         per_session_kib
     );
+    files::print(&file_rows);
     println!();
     println!(
         "gateway stopped on SIGTERM: {status}{}",

@@ -1,0 +1,144 @@
+//! Everything a files request starts with: who asks, which server, whether its policy allows this
+//! kind of access, a pooled SFTP session, and path resolution under the server's policy.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use wire::files::codes;
+
+use super::policy::{self, check_shape, split_parent, Roots};
+use super::pool::Pooled;
+use super::sftp::Sftp;
+use crate::audit::{self, Actor};
+use crate::auth::Authenticated;
+use crate::db::server;
+use crate::error::{ApiError, ApiResult};
+use crate::servers::service;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+pub struct Files {
+    pub state: AppState,
+    pub actor: Actor,
+    pub server: server::Model,
+    session: Arc<Pooled>,
+}
+
+/// An entry-level path: its canonical parent directory, its name, and the two joined.
+pub struct Located {
+    pub parent: String,
+    pub name: String,
+    pub path: String,
+}
+
+impl Files {
+    /// Authorises `user` for `access` to `server_id`'s files and takes a pooled session.
+    pub async fn open(
+        state: &AppState,
+        user: &Authenticated,
+        server_id: i32,
+        access: Access,
+    ) -> ApiResult<Files> {
+        let server = service::get_visible(&state.db, user, server_id).await?;
+        if !server.sftp_enabled {
+            return Err(ApiError::coded(
+                StatusCode::FORBIDDEN,
+                codes::SFTP_DISABLED,
+                "file access is switched off for this server",
+            ));
+        }
+        if access == Access::Write && server.sftp_read_only {
+            return Err(policy::read_only());
+        }
+        if server.jump_via_id.is_some() {
+            return Err(ApiError::Validation(
+                "jump hosts are not supported by the file manager yet".into(),
+            ));
+        }
+        let actor = Actor::from(user);
+        let session = state.sftp_pool.get(state, &actor, &server).await?;
+        Ok(Files {
+            state: state.clone(),
+            actor,
+            server,
+            session,
+        })
+    }
+
+    pub fn sftp(&self) -> &Sftp {
+        &self.session.sftp
+    }
+
+    pub fn roots(&self) -> &Roots {
+        &self.session.roots
+    }
+
+    /// Resolves `path` fully (following symlinks) and checks it against the policy. An empty
+    /// path is the first allowed root, or the login directory when everything is allowed.
+    pub async fn resolve(&self, path: &str) -> ApiResult<String> {
+        let path = match (path.is_empty(), self.roots().first()) {
+            (true, Some(root)) => root.to_owned(),
+            _ => check_shape(path)?.to_owned(),
+        };
+        let canonical = self.sftp().realpath(&path).await?;
+        self.roots().check(&canonical)?;
+        Ok(canonical)
+    }
+
+    /// Resolves the parent of `path` and appends its final name unresolved, so the result names
+    /// the entry itself (a symlink, not its target). The parent must exist.
+    pub async fn locate(&self, path: &str) -> ApiResult<Located> {
+        let (parent, name) = split_parent(check_shape(path)?)?;
+        let parent = self.sftp().realpath(parent).await?;
+        let joined = policy::join(&parent, name);
+        self.roots().check(&joined)?;
+        Ok(Located {
+            parent,
+            name: name.to_owned(),
+            path: joined,
+        })
+    }
+
+    /// Like `locate`, but `/` and the allowed roots themselves are refused: for delete and rename.
+    pub async fn locate_removable(&self, path: &str) -> ApiResult<Located> {
+        let trimmed = check_shape(path)?.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Err(protected("/"));
+        }
+        let located = self.locate(trimmed).await?;
+        if self.roots().is_protected(&located.path) {
+            return Err(protected(&located.path));
+        }
+        Ok(located)
+    }
+
+    /// The one audit hook of every file operation: `files.<op>` with the server and details.
+    pub async fn audit(&self, op: &str, details: Value) {
+        let mut details = details;
+        if let Value::Object(map) = &mut details {
+            map.insert("server".into(), json!(self.server.name));
+        }
+        audit::record(
+            &self.state.db,
+            &self.actor,
+            &format!("files.{op}"),
+            Some(self.server.id),
+            details,
+        )
+        .await;
+    }
+}
+
+pub fn protected(path: &str) -> ApiError {
+    ApiError::coded(
+        StatusCode::BAD_REQUEST,
+        codes::PROTECTED_PATH,
+        format!("{path} cannot be deleted or moved"),
+    )
+}

@@ -1,0 +1,264 @@
+//! `GET download-zip?path=…[&path=…]` and `POST download-zip {"paths"}`: files and folders as one
+//! ZIP, streamed while it is built.
+//!
+//! The `zip` crate's streaming writer is synchronous, so it runs on a blocking thread that pulls
+//! the tree walk and file bytes from the async SFTP session (`Handle::block_on`) and pushes the
+//! archive through a small bounded channel into the response body. A slow client stalls the
+//! writer, which stalls SFTP reads: memory stays at a few chunks whatever the folder's size.
+//! Members are whatever the walk finds under the canonical selection; symlinks are stored as
+//! symlinks (never followed), so no member can come from outside the allowed paths.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use russh_sftp::protocol::OpenFlags;
+use serde_json::json;
+use tokio::sync::mpsc;
+use wire::files::{EntryKind, ZipRequest};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use super::context::{Access, Files};
+use super::download::disposition;
+use super::handlers::basename;
+use super::pipe::Reader;
+use super::walk::{Item, Walker};
+use crate::auth::CurrentUser;
+use crate::error::extract::{Json, Path};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Archive bytes handed to the response at a time, and how many such chunks may wait.
+const OUT_CHUNK: usize = 64 * 1024;
+const OUT_QUEUE: usize = 4;
+
+pub async fn download_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(server_id): Path<i32>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let paths = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "path")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    archive(state, &user, server_id, paths).await
+}
+
+pub async fn download_post(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(server_id): Path<i32>,
+    Json(req): Json<ZipRequest>,
+) -> ApiResult<Response> {
+    archive(state, &user, server_id, req.paths).await
+}
+
+async fn archive(
+    state: AppState,
+    user: &CurrentUser,
+    server_id: i32,
+    paths: Vec<String>,
+) -> ApiResult<Response> {
+    if paths.is_empty() {
+        return Err(ApiError::BadRequest("name at least one path".into()));
+    }
+    if paths.len() > 10_000 {
+        return Err(ApiError::BadRequest("too many paths in one ZIP".into()));
+    }
+    let files = Files::open(&state, user, server_id, Access::Read).await?;
+    // Everything is resolved and checked before the first byte is sent.
+    let mut roots = Vec::with_capacity(paths.len());
+    let mut names = HashSet::new();
+    for requested in &paths {
+        let canonical = files.resolve(requested).await?;
+        let attrs = files.sftp().lstat(&canonical).await?;
+        let mut name = match basename(requested).as_str() {
+            "/" | "." | ".." | "" => basename(&canonical),
+            n => n.to_owned(),
+        };
+        if name == "/" {
+            name = "root".into();
+        }
+        let mut unique = name.clone();
+        for n in 2.. {
+            if names.insert(unique.clone()) {
+                break;
+            }
+            unique = format!("{name} ({n})");
+        }
+        roots.push((canonical, unique, attrs));
+    }
+    let archive_name = match roots.as_slice() {
+        [(_, name, _)] => format!("{name}.zip"),
+        _ => format!("{}-files.zip", files.server.name),
+    };
+    files
+        .audit(
+            "download_zip",
+            json!({"paths": roots.iter().map(|(p, _, _)| p).collect::<Vec<_>>()}),
+        )
+        .await;
+
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(OUT_QUEUE);
+    let depth = state.config.files_pipeline_depth;
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let error_tx = tx.clone();
+        let out = ChannelWriter {
+            tx,
+            buf: BytesMut::with_capacity(OUT_CHUNK),
+        };
+        if let Err(e) = write_zip(&runtime, &files, roots, depth, out) {
+            tracing::warn!(server_id = files.server.id, error = %e, "ZIP stream ended early");
+            let _ = error_tx.blocking_send(Err(e));
+        }
+    });
+
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/zip")
+        .header(
+            header::CONTENT_DISPOSITION,
+            disposition("attachment", &archive_name),
+        )
+        .body(Body::from_stream(futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+        )))
+        .map_err(|e| ApiError::internal("zip response", e))
+}
+
+fn write_zip(
+    runtime: &tokio::runtime::Handle,
+    files: &Files,
+    roots: Vec<(String, String, super::sftp::Attrs)>,
+    depth: usize,
+    out: ChannelWriter,
+) -> io::Result<()> {
+    let mut zip = ZipWriter::new_stream(out);
+    let mut walk = Walker::new(files.sftp());
+    for (path, name, attrs) in roots {
+        walk.push_root(path, name, attrs);
+    }
+    let failed = |e: ApiError| io::Error::other(e.to_string());
+    while let Some(item) = runtime.block_on(walk.next()).map_err(failed)? {
+        let options = options_for(&item);
+        match item.kind {
+            EntryKind::Dir => zip.add_directory(format!("{}/", item.rel), options)?,
+            EntryKind::Symlink => {
+                let target = runtime
+                    .block_on(files.sftp().readlink(&item.path))
+                    .map_err(failed)?;
+                zip.add_symlink(item.rel.clone(), target, options)?;
+            }
+            EntryKind::File => {
+                let size = item.attrs.size.unwrap_or(0);
+                let handle = runtime
+                    .block_on(files.sftp().open(&item.path, OpenFlags::READ, None))
+                    .map_err(failed)?;
+                zip.start_file(item.rel.clone(), options)?;
+                let mut reader = Reader::new(
+                    files.sftp().raw(),
+                    handle,
+                    0,
+                    size,
+                    files.sftp().read_len,
+                    depth,
+                );
+                while let Some(chunk) = runtime
+                    .block_on(reader.next_chunk())
+                    .map_err(|e| io::Error::other(format!("{}: {e}", item.path)))?
+                {
+                    zip.write_all(&chunk)?;
+                }
+            }
+            // Devices, sockets and FIFOs have no content to archive.
+            EntryKind::Other => {}
+        }
+    }
+    let mut out = zip.finish()?.into_inner();
+    out.flush()
+}
+
+/// Already-compressed data is stored as is; everything else is deflated at the fastest level,
+/// which keeps a ZIP near SFTP speed while still shrinking text and logs.
+fn options_for(item: &Item) -> SimpleFileOptions {
+    const STORED: &[&str] = &[
+        "zip", "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "jpg", "jpeg", "png", "gif", "webp",
+        "mp4", "mkv", "mov", "mp3", "ogg", "flac", "pdf", "jar", "whl", "deb", "rpm",
+    ];
+    let ext = item
+        .rel
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let method = if STORED.contains(&ext.as_str()) || item.kind != EntryKind::File {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    };
+    let mtime = i64::from(item.attrs.mtime.unwrap_or(0));
+    let modified = chrono::DateTime::from_timestamp(mtime, 0)
+        .and_then(|t| {
+            use chrono::{Datelike, Timelike};
+            DateTime::from_date_and_time(
+                u16::try_from(t.year()).ok()?,
+                t.month() as u8,
+                t.day() as u8,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+            )
+            .ok()
+        })
+        .unwrap_or_default();
+    let options = SimpleFileOptions::default()
+        .compression_method(method)
+        .unix_permissions(item.attrs.permissions.unwrap_or(0o644) & 0o7777)
+        .last_modified_time(modified)
+        .large_file(item.attrs.size.unwrap_or(0) >= u64::from(u32::MAX));
+    if method == CompressionMethod::Deflated {
+        options.compression_level(Some(1))
+    } else {
+        options
+    }
+}
+
+/// `Write` for the zip crate, forwarding full chunks into the response body's bounded channel.
+/// A closed channel (the client went away) ends the archive with a broken pipe.
+struct ChannelWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: BytesMut,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.buf.split().freeze();
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= OUT_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
