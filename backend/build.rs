@@ -5,7 +5,8 @@
 //!    (the outer build holds the lock on ours), with the outer build's flags removed;
 //! 2. `wasm-bindgen` as a library (the CLI cannot be installed here) → `frontend.js` + `.wasm`;
 //! 3. `npm ci` in `frontend/` when `package-lock.json` changed, then esbuild bundles the JS
-//!    packages into one script and the CSS into one stylesheet;
+//!    packages into two scripts (`vendor.js` with the page, `editor.js` loaded on first use)
+//!    and the CSS into one stylesheet;
 //! 4. every file is gzipped and hashed, and `ui_assets.rs` in `OUT_DIR` lists them with
 //!    `include_bytes!` for `src/web/assets.rs`.
 //!
@@ -122,19 +123,27 @@ fn build_ui(workspace: &Path, dist: &Path) -> BuildResult {
 
     npm_ci(&frontend, &target_dir.join("npm-install.lock"))?;
     let esbuild = frontend.join("node_modules/.bin/esbuild");
-    run_quiet(
-        Command::new(&esbuild)
-            .current_dir(&frontend)
-            .arg("js/vendor.js")
-            .arg("--bundle")
-            .arg("--minify")
-            .arg("--format=iife")
-            .arg("--global-name=GatehouseVendor")
-            .arg("--target=es2020")
-            .arg("--log-level=warning")
-            .arg(format!("--outfile={}", assets.join("vendor.js").display())),
-        "esbuild (js/vendor.js)",
-    )?;
+    // Each script bundle is one IIFE defining one global the wasm binds by name: the vendor
+    // bundle loads with the page (index.html); the editor bundle (CodeMirror) only when a file
+    // is first opened for editing (src/files/editor.rs injects it).
+    for (entry, global) in [
+        ("vendor.js", "GatehouseVendor"),
+        ("editor.js", "GatehouseEditor"),
+    ] {
+        run_quiet(
+            Command::new(&esbuild)
+                .current_dir(&frontend)
+                .arg(format!("js/{entry}"))
+                .arg("--bundle")
+                .arg("--minify")
+                .arg("--format=iife")
+                .arg(format!("--global-name={global}"))
+                .arg("--target=es2020")
+                .arg("--log-level=warning")
+                .arg(format!("--outfile={}", assets.join(entry).display())),
+            &format!("esbuild (js/{entry})"),
+        )?;
+    }
     run_quiet(
         Command::new(&esbuild)
             .current_dir(&frontend)

@@ -11,6 +11,10 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use web_sys::RequestCredentials;
 use wire::auth::{ChangePasswordRequest, LoginRequest, LoginResponse};
+use wire::files::{
+    ChmodRequest, DeleteResponse, Entry, Listing, MkdirRequest, Mode, RenameRequest, TextFile,
+    WriteRequest,
+};
 use wire::servers::{ServerRequest, ServerView};
 use wire::users::{CreateUserRequest, UpdateUserRequest, UserView};
 use wire::ErrorBody;
@@ -25,7 +29,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn network(err: impl fmt::Display) -> Self {
+    pub(crate) fn network(err: impl fmt::Display) -> Self {
         ApiError {
             status: 0,
             code: "network".to_owned(),
@@ -41,6 +45,31 @@ impl ApiError {
     /// The account must pick a new password before anything else works.
     pub fn is_password_change_required(&self) -> bool {
         self.status == 403 && self.code == "password_change_required"
+    }
+
+    /// The error of an answer: its `{"error","code"}` body, or a generic one naming the status.
+    /// (Also for answers read other than through `call`: an upload's XMLHttpRequest, a streamed
+    /// fetch.)
+    pub fn from_body(status: u16, status_text: &str, body: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(body) => ApiError {
+                status,
+                code: body.code,
+                message: body.error,
+            },
+            Err(_) => ApiError {
+                status,
+                code: format!("http_{status}"),
+                message: format!("The gateway answered {status} {status_text}")
+                    .trim_end()
+                    .to_owned()
+                    + ".",
+            },
+        }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code == code
     }
 }
 
@@ -116,19 +145,8 @@ async fn call(method: Method, path: &str, body: Option<String>) -> ApiResult<Res
 }
 
 async fn error_of(response: Response) -> ApiError {
-    let status = response.status();
-    match response.json::<ErrorBody>().await {
-        Ok(body) => ApiError {
-            status,
-            code: body.code,
-            message: body.error,
-        },
-        Err(_) => ApiError {
-            status,
-            code: format!("http_{status}"),
-            message: format!("The gateway answered {status} {}.", response.status_text()),
-        },
-    }
+    let body = response.text().await.unwrap_or_default();
+    ApiError::from_body(response.status(), &response.status_text(), &body)
 }
 
 fn encode<B: Serialize>(body: &B) -> ApiResult<String> {
@@ -165,6 +183,11 @@ async fn send_no_content<B: Serialize>(method: Method, path: &str, body: &B) -> 
 
 async fn delete(path: &str) -> ApiResult<()> {
     call(Method::Delete, path, None).await.map(drop)
+}
+
+/// A query-string value, percent-encoded.
+pub fn query_value(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
 }
 
 // --- Session -------------------------------------------------------------------------------
@@ -244,4 +267,117 @@ pub async fn update_user(id: i32, body: &UpdateUserRequest) -> ApiResult<UserVie
 
 pub async fn delete_user(id: i32) -> ApiResult<()> {
     delete(&format!("api/users/{id}")).await
+}
+
+// --- Files (SFTP) --------------------------------------------------------------------------
+// Downloads, uploads and server-to-server copies stream, so they are not fetched here: the UI
+// gets their URLs (links, <img>, XMLHttpRequest, a streamed fetch in files/transfer.rs).
+
+fn files_path(server_id: i32, op: &str) -> String {
+    format!("api/files/{server_id}/{op}")
+}
+
+fn files_path_of(server_id: i32, op: &str, path: &str) -> String {
+    format!("api/files/{server_id}/{op}?path={}", query_value(path))
+}
+
+/// Lists a directory; an empty `path` lists the login (home) directory.
+pub async fn ls(server_id: i32, path: &str) -> ApiResult<Listing> {
+    if path.is_empty() {
+        get(&files_path(server_id, "ls")).await
+    } else {
+        get(&files_path_of(server_id, "ls", path)).await
+    }
+}
+
+pub async fn stat(server_id: i32, path: &str) -> ApiResult<Entry> {
+    get(&files_path_of(server_id, "stat", path)).await
+}
+
+/// A text file for the editor (413 `too_large`, 415 `binary` otherwise).
+pub async fn read_text(server_id: i32, path: &str) -> ApiResult<TextFile> {
+    get(&files_path_of(server_id, "read", path)).await
+}
+
+pub async fn write_text(server_id: i32, body: &WriteRequest) -> ApiResult<Entry> {
+    send(Method::Put, &files_path(server_id, "write"), body).await
+}
+
+pub async fn mkdir(server_id: i32, path: String) -> ApiResult<Entry> {
+    send(
+        Method::Post,
+        &files_path(server_id, "mkdir"),
+        &MkdirRequest { path },
+    )
+    .await
+}
+
+pub async fn rename(
+    server_id: i32,
+    old_path: String,
+    new_path: String,
+    overwrite: bool,
+) -> ApiResult<Entry> {
+    let body = RenameRequest {
+        old_path,
+        new_path,
+        overwrite,
+    };
+    send(Method::Post, &files_path(server_id, "rename"), &body).await
+}
+
+/// Deletes a file, or a directory with everything in it.
+pub async fn delete_path(server_id: i32, path: &str) -> ApiResult<DeleteResponse> {
+    decode(
+        call(
+            Method::Delete,
+            &files_path_of(server_id, "delete", path),
+            None,
+        )
+        .await?,
+    )
+    .await
+}
+
+pub async fn chmod(server_id: i32, path: String, mode: u32) -> ApiResult<Entry> {
+    let body = ChmodRequest {
+        path,
+        mode: Mode::Bits(mode),
+    };
+    send(Method::Post, &files_path(server_id, "chmod"), &body).await
+}
+
+/// Streamed download of one file; `inline` asks for a preview (`Content-Disposition: inline`).
+pub fn download_url(server_id: i32, path: &str, inline: bool) -> String {
+    let mut rel = files_path_of(server_id, "download", path);
+    if inline {
+        rel.push_str("&inline=1");
+    }
+    url(&rel)
+}
+
+/// Streamed ZIP of files and folders.
+pub fn zip_url(server_id: i32, paths: &[String]) -> String {
+    let query: Vec<String> = paths
+        .iter()
+        .map(|p| format!("path={}", query_value(p)))
+        .collect();
+    url(&format!(
+        "{}?{}",
+        files_path(server_id, "download-zip"),
+        query.join("&")
+    ))
+}
+
+/// Where one multipart upload (field `files`) into `dir` goes.
+pub fn upload_url(server_id: i32, dir: &str, overwrite: bool) -> String {
+    url(&format!(
+        "{}&overwrite={overwrite}",
+        files_path_of(server_id, "upload", dir)
+    ))
+}
+
+/// `POST copy-to`, answered with JSON Lines of `wire::files::CopyEvent`.
+pub fn copy_to_url(server_id: i32) -> String {
+    url(&files_path(server_id, "copy-to"))
 }

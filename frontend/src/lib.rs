@@ -1,7 +1,7 @@
 //! The Gatehouse web UI: a Leptos client-side app compiled to wasm32, embedded in the gateway by
 //! `backend/build.rs` and booted by `assets/boot.js`.
 //!
-//! One folder per screen (`auth/`, `servers/`, `terminal/`, `admin/`), one typed API client
+//! One folder per screen (`auth/`, `servers/`, `terminal/`, `files/`, `admin/`), one typed API client
 //! (`api.rs`) speaking the `wire` crate's types, and the app-wide pieces: the session and shell
 //! (`app.rs`, `shell.rs`), toasts and the theme. See docs/frontend.md.
 
@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod files;
 pub mod servers;
 pub mod shell;
 pub mod terminal;

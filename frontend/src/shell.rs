@@ -1,19 +1,29 @@
 //! The signed-in layout: top bar (views, theme, user menu), server sidebar, and the main area
-//! with the terminal tabs or an admin panel.
+//! with the terminal tabs, the file manager or an admin panel.
 
 use leptos::prelude::*;
 
 use crate::admin::UsersPanel;
 use crate::app::{close_on_escape, use_session};
 use crate::auth::ChangePasswordDialog;
+use crate::files::{Files, FilesView};
 use crate::servers::{ServerFormDialog, ServerList, ServerStore};
 use crate::terminal::{Tabs, TerminalTabs};
 use crate::theme::ThemeToggle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum View {
+pub enum View {
     Terminals,
+    Files,
     Users,
+}
+
+/// The view shown in the main area, provided as context so the sidebar can switch it.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentView(pub RwSignal<View>);
+
+pub fn use_view() -> RwSignal<View> {
+    expect_context::<CurrentView>().0
 }
 
 #[component]
@@ -22,9 +32,11 @@ pub fn Shell() -> impl IntoView {
     let servers = ServerStore::new();
     provide_context(servers);
     provide_context(Tabs::new());
+    provide_context(Files::new(session, servers));
     servers.reload(session);
 
     let view_sel = RwSignal::new(View::Terminals);
+    provide_context(CurrentView(view_sel));
     let password_dialog = RwSignal::new(false);
     let is_admin = move || session.is_admin();
 
@@ -43,6 +55,14 @@ pub fn Shell() -> impl IntoView {
                         on:click=move |_| view_sel.set(View::Terminals)
                     >
                         "Terminals"
+                    </button>
+                    <button
+                        class="view-link"
+                        class=("active", move || view_sel.get() == View::Files)
+                        data-testid="nav-files"
+                        on:click=move |_| view_sel.set(View::Files)
+                    >
+                        "Files"
                     </button>
                     <Show when=is_admin>
                         <button
@@ -64,9 +84,13 @@ pub fn Shell() -> impl IntoView {
                     <ServerList/>
                 </aside>
                 <main class="main">
-                    // Terminals stay mounted while another view is shown, so sessions survive.
+                    // Terminals and files stay mounted while another view is shown, so sessions,
+                    // folders and transfers survive.
                     <div class="view" class=("is-hidden", move || view_sel.get() != View::Terminals)>
                         <TerminalTabs/>
+                    </div>
+                    <div class="view" class=("is-hidden", move || view_sel.get() != View::Files)>
+                        <FilesView/>
                     </div>
                     <Show when=move || is_admin() && view_sel.get() == View::Users>
                         <div class="view scroll">

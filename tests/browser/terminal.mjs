@@ -5,48 +5,26 @@
 // Exit 0 when the output showed up; otherwise print what the page showed and exit 1.
 // Drives Debian's /usr/bin/chromium (never a downloaded browser).
 
-import { chromium } from 'playwright-core';
+import { fail, launch, openPage, pass, signIn } from './harness.mjs';
 
 const [baseUrl, username, password, serverName, screenshot] = process.argv.slice(2);
 if (!screenshot) {
   console.error('usage: node terminal.mjs <base_url> <username> <password> <server_name> <screenshot.png>');
   process.exit(2);
 }
-const STEP_TIMEOUT = 30_000;
 const failureShot = screenshot.replace(/\.png$/, '-failure.png');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-  // playwright gives every launch a new, empty profile directory of its own.
-});
+const browser = await launch();
 
 const problems = [];
 let page;
 let step = 'start';
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
+  page = await openPage(context, problems);
 
   step = 'sign in';
-  await page.goto(baseUrl);
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(password);
-  await page.locator('button[type=submit]').click();
+  await signIn(page, baseUrl, username, password);
 
   step = `find server "${serverName}"`;
   const item = page.locator('[data-testid=server-item]', { hasText: serverName }).first();
@@ -95,24 +73,7 @@ try {
 
   step = 'screenshot';
   await page.screenshot({ path: screenshot });
-  console.log(`ok: saw the command output; screenshot at ${screenshot}`);
-  for (const p of problems) console.log(`note: ${p}`);
-  await browser.close();
-  process.exit(0);
+  await pass(browser, `ok: saw the command output; screenshot at ${screenshot}`, problems);
 } catch (err) {
-  console.error(`failed at step "${step}": ${err.message}`);
-  for (const p of problems) console.error(p);
-  if (page) {
-    try {
-      console.error(`url: ${page.url()}`);
-      const text = await page.locator('body').innerText({ timeout: 2000 });
-      console.error(`page text:\n${text.slice(0, 4000)}`);
-      await page.screenshot({ path: failureShot });
-      console.error(`failure screenshot at ${failureShot}`);
-    } catch (e) {
-      console.error(`could not capture the page: ${e.message}`);
-    }
-  }
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, step, err, problems, failureShot);
 }

@@ -221,6 +221,56 @@ impl Sshd {
         }
     }
 
+    /// How many connections this sshd is serving now: its per-connection processes.
+    pub fn connections(&self) -> usize {
+        let listener = self.listener_pid();
+        parent_pids()
+            .iter()
+            .filter(|(_, ppid)| *ppid == listener)
+            .count()
+    }
+
+    /// How many logins this sshd has accepted so far, from its log.
+    pub fn logins(&self) -> usize {
+        self.log().matches("Accepted ").count()
+    }
+
+    /// Drop every connection this sshd is serving, as a crash or a network cut would: SIGKILL the
+    /// per-connection processes. The listener keeps accepting. Returns how many were killed.
+    pub fn kill_connections(&self) -> usize {
+        self.signal_connections(libc::SIGKILL)
+    }
+
+    /// Freeze every connection this sshd is serving (SIGSTOP), as a hung host would: nothing is
+    /// read, answered or acknowledged any more, yet the TCP connections stay open. Returns how
+    /// many processes were stopped.
+    pub fn freeze_connections(&self) -> usize {
+        self.signal_connections(libc::SIGSTOP)
+    }
+
+    /// Signal the per-connection processes (`sshd -D` forks one per connection, which forks
+    /// again): this listener's descendants only, never another test's sshd.
+    fn signal_connections(&self, sig: libc::c_int) -> usize {
+        let parents = parent_pids();
+        let mut tree = vec![self.listener_pid()];
+        let mut i = 0;
+        while i < tree.len() {
+            let parent = tree[i];
+            tree.extend(
+                parents
+                    .iter()
+                    .filter(|(_, ppid)| *ppid == parent)
+                    .map(|(pid, _)| *pid),
+            );
+            i += 1;
+        }
+        let connections = &tree[1..];
+        for pid in connections {
+            crate::process::signal(*pid, sig);
+        }
+        connections.len()
+    }
+
     /// A server registration for this sshd that signs in with the test user's password.
     pub fn password_server(&self, name: &str) -> ServerRequest {
         let mut req = self.server(name);
@@ -293,6 +343,10 @@ impl Sshd {
             .arg(self.port.to_string())
             .arg(format!("{TEST_USER}@127.0.0.1"));
         cmd
+    }
+
+    fn listener_pid(&self) -> u32 {
+        self.child.as_ref().expect("sshd is running").id()
     }
 
     fn host_key_path(&self) -> PathBuf {
@@ -387,6 +441,25 @@ impl Sshd {
             stop(&mut child, libc::SIGTERM, Duration::from_secs(5));
         }
     }
+}
+
+/// `(pid, parent pid)` of every process, from `/proc/<pid>/stat`.
+fn parent_pids() -> Vec<(u32, u32)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after the
+            // last `)`.
+            let after_comm = &stat[stat.rfind(')')? + 1..];
+            let ppid = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
 }
 
 impl Drop for Sshd {

@@ -97,7 +97,10 @@ pub async fn download(
         )
         .await;
     let failed_path = path.clone();
+    // The body holds the request's `Files` (and so its pooled session) until the last byte: the
+    // idle reaper never closes a session under a download still in flight.
     let body = Body::from_stream(reader.into_stream().map(move |chunk| {
+        let _in_use = &files;
         chunk.map_err(|e| {
             tracing::warn!(path = %failed_path, error = %e, "download ended early");
             std::io::Error::other("the SFTP transfer failed")

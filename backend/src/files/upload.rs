@@ -6,7 +6,8 @@
 //! allowed folder cannot carry an upload out of it.
 //!
 //! Whatever ends an upload early (the client leaving, a full disk, a dropped connection), the
-//! temporary file is removed by `TempFile`'s drop, on a fresh session if the old one died.
+//! temporary file is removed by `TempFile`'s drop, through the pool (so on a fresh session if the
+//! old one died with its connection).
 
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
@@ -182,7 +183,6 @@ struct Cleanup {
     state: AppState,
     actor: Actor,
     server: server::Model,
-    raw: std::sync::Arc<russh_sftp::client::RawSftpSession>,
 }
 
 impl TempFile {
@@ -195,7 +195,6 @@ impl TempFile {
                 state: files.state.clone(),
                 actor: files.actor.clone(),
                 server: files.server.clone(),
-                raw: files.sftp().raw(),
             }),
         }
     }
@@ -213,10 +212,9 @@ impl Drop for TempFile {
         };
         let path = std::mem::take(&mut self.path);
         runtime.spawn(async move {
-            if c.raw.remove(path.as_str()).await.is_ok() {
-                return;
-            }
-            // The session may be gone with the connection: try once more on a fresh one.
+            // Through the pool, never straight on the writer's session: that one may have died
+            // with its connection, and a request queued on a dead channel waits out the whole
+            // request timeout. The pool hands back the same session while it is healthy.
             match c.state.sftp_pool.get(&c.state, &c.actor, &c.server).await {
                 Ok(session) => {
                     if let Err(e) = session.sftp.remove(&path).await {

@@ -148,7 +148,7 @@ fn write_zip(
     }
     let failed = |e: ApiError| io::Error::other(e.to_string());
     while let Some(item) = runtime.block_on(walk.next()).map_err(failed)? {
-        let options = options_for(&item);
+        let mut options = options_for(&item);
         match item.kind {
             EntryKind::Dir => zip.add_directory(format!("{}/", item.rel), options)?,
             EntryKind::Symlink => {
@@ -162,7 +162,6 @@ fn write_zip(
                 let handle = runtime
                     .block_on(files.sftp().open(&item.path, OpenFlags::READ, None))
                     .map_err(failed)?;
-                zip.start_file(item.rel.clone(), options)?;
                 let mut reader = Reader::new(
                     files.sftp().raw(),
                     handle,
@@ -171,11 +170,23 @@ fn write_zip(
                     files.sftp().read_len,
                     depth,
                 );
-                while let Some(chunk) = runtime
-                    .block_on(reader.next_chunk())
-                    .map_err(|e| io::Error::other(format!("{}: {e}", item.path)))?
-                {
-                    zip.write_all(&chunk)?;
+                let mut next = || {
+                    runtime
+                        .block_on(reader.next_chunk())
+                        .map_err(|e| io::Error::other(format!("{}: {e}", item.path)))
+                };
+                // The method is fixed when the entry starts: decide it on the first chunk.
+                let first = next()?;
+                if first.as_deref().is_some_and(incompressible) {
+                    options = options
+                        .compression_method(CompressionMethod::Stored)
+                        .compression_level(None);
+                }
+                zip.start_file(item.rel.clone(), options)?;
+                let mut chunk = first;
+                while let Some(bytes) = chunk {
+                    zip.write_all(&bytes)?;
+                    chunk = next()?;
                 }
             }
             // Devices, sockets and FIFOs have no content to archive.
@@ -184,6 +195,27 @@ fn write_zip(
     }
     let mut out = zip.finish()?.into_inner();
     out.flush()
+}
+
+/// Does a sample of a file shrink by less than a tenth at deflate's fastest level? Then deflating
+/// the whole file would cost CPU (the ZIP's bottleneck) for nothing: random data, media, archives
+/// with unknown extensions. Costs one compression of at most 64 KiB per file.
+fn incompressible(first: &[u8]) -> bool {
+    use flate2::write::DeflateEncoder;
+    let sample = &first[..first.len().min(64 * 1024)];
+    if sample.len() < 4096 {
+        return false;
+    }
+    let mut encoder = DeflateEncoder::new(
+        Vec::with_capacity(sample.len()),
+        flate2::Compression::fast(),
+    );
+    let packed = encoder
+        .write_all(sample)
+        .and_then(|()| encoder.finish())
+        .map(|v| v.len())
+        .unwrap_or(0);
+    packed * 10 > sample.len() * 9
 }
 
 /// Already-compressed data is stored as is; everything else is deflated at the fastest level,
@@ -260,5 +292,27 @@ impl Write for ChannelWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         self.send()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::incompressible;
+
+    #[test]
+    fn text_is_deflated_and_noise_is_stored() {
+        let text = "GET /index.html 200 0.003s\n".repeat(4000);
+        assert!(!incompressible(text.as_bytes()));
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let noise: Vec<u8> = (0..65536)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(incompressible(&noise));
+        assert!(!incompressible(b"tiny"));
     }
 }

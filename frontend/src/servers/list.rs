@@ -5,6 +5,9 @@ use wire::servers::ServerView;
 
 use super::{use_servers, FormMode};
 use crate::app::use_session;
+use crate::files::icons::folder_icon;
+use crate::files::use_files;
+use crate::shell::{use_view, View};
 use crate::terminal::use_tabs;
 
 /// One line of the sidebar: a group heading or a server.
@@ -131,6 +134,8 @@ fn ServerItem(server: ServerView) -> impl IntoView {
     let session = use_session();
     let store = use_servers();
     let tabs = use_tabs();
+    let files = use_files();
+    let view_sel = use_view();
     let port = if server.port == 22 {
         String::new()
     } else {
@@ -142,6 +147,8 @@ fn ServerItem(server: ServerView) -> impl IntoView {
     let disabled = !server.ssh_enabled;
     let for_open = server.clone();
     let for_edit = server.clone();
+    let for_files = server.clone();
+    let sftp = server.sftp_enabled;
 
     view! {
         <li class="server-item" data-testid="server-item" data-server-id=server.id>
@@ -150,7 +157,10 @@ fn ServerItem(server: ServerView) -> impl IntoView {
                 data-testid="open-terminal"
                 title=if disabled { "SSH is disabled for this server" } else { "Open a terminal" }
                 disabled=disabled
-                on:click=move |_| tabs.open(&for_open)
+                on:click=move |_| {
+                    tabs.open(&for_open);
+                    view_sel.set(View::Terminals);
+                }
             >
                 <span class="server-name">{server.name.clone()}</span>
                 <span class="server-meta">{address}</span>
@@ -164,6 +174,23 @@ fn ServerItem(server: ServerView) -> impl IntoView {
                     {tags.into_iter().map(|t| view! { <span class="tag">{t}</span> }).collect_view()}
                 </span>
             </button>
+            <Show when=move || sftp>
+                <button
+                    class="icon-button server-files"
+                    data-testid="open-files"
+                    title="Browse files"
+                    aria-label="Browse files"
+                    on:click={
+                        let server = for_files.clone();
+                        move |_| {
+                            files.open_server(&server);
+                            view_sel.set(View::Files);
+                        }
+                    }
+                >
+                    {folder_icon()}
+                </button>
+            </Show>
             <Show when=move || session.is_admin()>
                 <button
                     class="icon-button server-edit"

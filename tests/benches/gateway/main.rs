@@ -5,7 +5,9 @@
 //! with PRODUCT.md's quality bars beside the measured figures — shown, never asserted.
 //! Knobs (environment): GATEHOUSE_BENCH_MB (file size, 200), GATEHOUSE_BENCH_RUNS (3),
 //! GATEHOUSE_BENCH_ECHO (echo samples, 1000), GATEHOUSE_BENCH_SESSIONS (100),
-//! GATEHOUSE_BENCH_FILE_MB (size of the files rows' file and folder, 1024).
+//! GATEHOUSE_BENCH_FILE_MB (size of the files rows' file and folder, 1024),
+//! GATEHOUSE_BENCH_ONLY=files (only the files rows), GATEHOUSE_BENCH_DEPTH (the gateway's
+//! `files_pipeline_depth`, to tune it).
 
 mod files;
 
@@ -270,6 +272,27 @@ async fn open_many(api: &Api, server: i32, n: usize) -> Vec<Terminal> {
     open
 }
 
+async fn files_only(binary: std::path::PathBuf, file_mb: u64, runs: usize) {
+    let sshd = Sshd::start();
+    let depth = std::env::var("GATEHOUSE_BENCH_DEPTH").unwrap_or_else(|_| "16".into());
+    let mut gh = Gatehouse::start_with(Options {
+        binary: Some(binary),
+        env: vec![("GATEHOUSE_FILES_PIPELINE_DEPTH".into(), depth.clone())],
+        ..Options::default()
+    })
+    .await;
+    let admin = gh.admin().await;
+    let server = admin.create_server(&sshd.key_server("bench")).await.id;
+    let rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
+    gh.terminate();
+    println!();
+    println!("Files only; pipeline depth {depth}; {file_mb} MiB; median of {runs} runs.");
+    println!();
+    println!("| what | Gatehouse | OpenSSH direct | Gatehouse vs direct | target |");
+    println!("|---|---|---|---|---|");
+    files::print(&rows);
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mb = knob("GATEHOUSE_BENCH_MB", 200);
@@ -280,6 +303,9 @@ async fn main() {
 
     let binary = gatehouse_tests::binary::gatehouse_release_binary().to_path_buf();
     eprintln!("bench: gateway binary {}", binary.display());
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "files") {
+        return files_only(binary, file_mb, runs).await;
+    }
     let sshd = Sshd::start();
     let mut gh = Gatehouse::start_with(Options {
         binary: Some(binary),

@@ -235,13 +235,27 @@ impl Files {
         pattern: &Pattern,
         len: u64,
     ) -> Response {
+        self.try_upload_pattern(dir, name, pattern, len)
+            .await
+            .unwrap_or_else(|e| panic!("upload request: {e:?}"))
+    }
+
+    /// The same, with a failure to get any answer (the connection cut, the body refused
+    /// mid-stream) returned instead of panicking, for tests where that is the question.
+    pub async fn try_upload_pattern(
+        &self,
+        dir: &str,
+        name: &str,
+        pattern: &Pattern,
+        len: u64,
+    ) -> reqwest::Result<Response> {
         let head = part_head(name);
         let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
         let total = head.len() as u64 + len + tail.len() as u64;
         let body = futures::stream::iter([Ok::<_, io::Error>(head)])
             .chain(pattern.stream(len))
             .chain(futures::stream::iter([Ok(tail)]));
-        self.upload_body(dir, false, reqwest::Body::wrap_stream(body), total)
+        self.try_upload_body(dir, false, reqwest::Body::wrap_stream(body), total)
             .await
     }
 
@@ -253,6 +267,19 @@ impl Files {
         body: reqwest::Body,
         len: u64,
     ) -> Response {
+        self.try_upload_body(dir, overwrite, body, len)
+            .await
+            .unwrap_or_else(|e| panic!("upload request: {e:?}"))
+    }
+
+    /// The same, returning a failure to get an answer instead of panicking.
+    pub async fn try_upload_body(
+        &self,
+        dir: &str,
+        overwrite: bool,
+        body: reqwest::Body,
+        len: u64,
+    ) -> reqwest::Result<Response> {
         let mut url = self.url("upload", &[dir]);
         if overwrite {
             url.push_str("&overwrite=true");
@@ -264,17 +291,16 @@ impl Files {
             .header("content-length", len.to_string())
             .body(body)
             .send()
-            .await
-            .expect("upload request");
+            .await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp.text().await.expect("read upload answer");
-        Response {
+        let text = resp.text().await?;
+        Ok(Response {
             status,
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             text,
-        }
+        })
     }
 
     /// Start an upload of `name` into `dir` by hand on a raw connection: headers announcing a

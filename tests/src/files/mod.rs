@@ -2,13 +2,14 @@
 //! internal-sftp acts as that user, so the user must own what the gateway is to change), a client
 //! for `/api/files/{server_id}/`, upload bodies built the way a browser builds them (folder-relative
 //! file names included, streamed for multi-GB files), a deterministic byte pattern that checks big
-//! transfers byte for byte without holding them in memory, and readers for the ZIP, NDJSON and
-//! `Content-Disposition` answers.
+//! transfers byte for byte without holding them in memory, a small tmpfs to fill up, and readers for
+//! the ZIP, NDJSON and `Content-Disposition` answers.
 
 mod answers;
 mod client;
 mod pattern;
 mod remote_dir;
+mod tmpfs;
 
 pub use answers::{copy_events, unzip, ContentDisposition, ZipEntry, ZipKind};
 pub use client::{
@@ -19,6 +20,7 @@ pub use remote_dir::{
     account, assert_entry_matches, give_to_user, is_upload_temp_name, upload_leftovers_in, Account,
     RemoteDir,
 };
+pub use tmpfs::Tmpfs;
 
 use wire::servers::ServerRequest;
 
