@@ -45,9 +45,11 @@ pub async fn copy_to(
     if target_exists && !req.overwrite {
         return Err(exists(&target));
     }
-    if src.server.id == dst.server.id
-        && (target == source || target.starts_with(&format!("{source}/")))
-    {
+    if dst.roots().is_protected(&target) {
+        return Err(super::context::protected(&target));
+    }
+    let inside_source = format!("{}/", source.trim_end_matches('/'));
+    if src.server.id == dst.server.id && (target == source || target.starts_with(&inside_source)) {
         return Err(ApiError::Validation(
             "a folder cannot be copied into itself".into(),
         ));
@@ -198,12 +200,20 @@ impl Copy<'_> {
         walk.push_root(source, String::new(), attrs);
         while let Some(item) = walk.next().await? {
             let to = format!("{target}{}", item.rel);
+            // `target` is canonical and checked; every folder below it is either created here or
+            // verified to be a real folder (never a symlink), so every `to` stays inside it. The
+            // string check is the second line of defence.
+            self.dst.roots().check(&to)?;
             match item.kind {
                 EntryKind::Dir => {
-                    if self.dst.sftp().try_lstat(&to).await?.is_none() {
-                        self.dst.sftp().mkdir(&to).await?;
-                        let mode = item.attrs.permissions.unwrap_or(0o755);
-                        self.dst.sftp().set_mode(&to, mode).await?;
+                    match self.dst.sftp().try_lstat(&to).await? {
+                        None => {
+                            self.dst.sftp().mkdir(&to).await?;
+                            let mode = item.attrs.permissions.unwrap_or(0o755);
+                            self.dst.sftp().set_mode(&to, mode).await?;
+                        }
+                        Some(a) if super::entry::kind(&a) == EntryKind::Dir => {}
+                        Some(_) => return Err(exists(&to)),
                     }
                     self.done.1 += 1;
                 }

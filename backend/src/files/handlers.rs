@@ -191,6 +191,9 @@ async fn rename(
     let from = files.locate_removable(&req.old_path).await?;
     files.sftp().lstat(&from.path).await?;
     let to = files.locate(&req.new_path).await?;
+    if files.roots().is_protected(&to.path) {
+        return Err(super::context::protected(&to.path));
+    }
     if to.path != from.path {
         if files.sftp().try_lstat(&to.path).await?.is_some() {
             if !req.overwrite {

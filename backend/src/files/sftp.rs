@@ -33,6 +33,27 @@ pub struct Sftp {
     pub write_len: u32,
     posix_rename: bool,
     statvfs: bool,
+    /// The server speaks OpenSSH's dialect (it advertises `@openssh.com` extensions).
+    openssh: bool,
+}
+
+/// Most entries one directory listing may hold in memory.
+pub const MAX_DIR_ENTRIES: usize = 200_000;
+
+/// Closes a directory handle in the background when dropped.
+struct CloseOnDrop(Arc<RawSftpSession>, Option<String>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let (Some(handle), Ok(runtime)) = (self.1.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let raw = self.0.clone();
+        runtime.spawn(async move {
+            let _ = raw.close(handle).await;
+        });
+    }
 }
 
 /// SFTP v3's smallest guaranteed packet: 32 KiB of data per request always works.
@@ -67,6 +88,10 @@ impl Sftp {
         }
         Ok(Sftp {
             posix_rename: has("posix-rename@openssh.com"),
+            openssh: version
+                .extensions
+                .keys()
+                .any(|k| k.ends_with("@openssh.com")),
             statvfs: has("statvfs@openssh.com"),
             raw: Arc::new(raw),
             dead: AtomicBool::new(false),
@@ -146,7 +171,9 @@ impl Sftp {
             .unwrap_or_default())
     }
 
-    /// Every entry of a directory except `.` and `..`.
+    /// Every entry of a directory except `.` and `..`. Names the server sends that are not
+    /// plain names (a `/` in them, empty) are dropped: a hostile server must not steer a copy or
+    /// a ZIP member outside the folder being walked. At most `MAX_DIR_ENTRIES` are read.
     pub async fn read_dir(&self, path: &str) -> R<Vec<DirItem>> {
         let handle = self
             .raw
@@ -154,25 +181,31 @@ impl Sftp {
             .await
             .map_err(|e| self.fail(e, path))?
             .handle;
+        // Closed even when the request is cancelled mid-listing.
+        let _close = CloseOnDrop(self.raw.clone(), Some(handle.clone()));
         let mut items = Vec::new();
-        let result = loop {
+        loop {
             match self.raw.readdir(handle.as_str()).await {
                 Ok(name) => items.extend(
                     name.files
                         .into_iter()
-                        .filter(|f| f.filename != "." && f.filename != "..")
+                        .filter(|f| super::policy::check_name(&f.filename).is_ok())
                         .map(|f| DirItem {
                             name: f.filename,
                             longname: f.longname,
                             attrs: f.attrs,
                         }),
                 ),
-                Err(SftpError::Status(s)) if s.status_code == Fx::Eof => break Ok(items),
-                Err(e) => break Err(self.fail(e, path)),
+                Err(SftpError::Status(s)) if s.status_code == Fx::Eof => return Ok(items),
+                Err(e) => return Err(self.fail(e, path)),
             }
-        };
-        let _ = self.raw.close(handle).await;
-        result
+            if items.len() > MAX_DIR_ENTRIES {
+                return Err(sftp_error(
+                    path,
+                    &format!("the folder has more than {MAX_DIR_ENTRIES} entries"),
+                ));
+            }
+        }
     }
 
     pub async fn mkdir(&self, path: &str) -> R<()> {
@@ -241,9 +274,15 @@ impl Sftp {
 
     pub async fn symlink(&self, link: &str, target: &str) -> R<()> {
         // OpenSSH's sftp-server reads SSH_FXP_SYMLINK's two paths in the opposite order to the
-        // draft (a long-standing, documented quirk), and russh-sftp follows the draft: swap.
+        // draft (a long-standing, documented quirk), and russh-sftp follows the draft: swap for
+        // OpenSSH only, so the link lands at `link` on every server.
+        let (first, second) = if self.openssh {
+            (target, link)
+        } else {
+            (link, target)
+        };
         self.raw
-            .symlink(target, link)
+            .symlink(first, second)
             .await
             .map_err(|e| self.fail(e, link))?;
         Ok(())

@@ -94,8 +94,10 @@ async fn store(
         Some(_) if !overwrite => return Err(exists(&target)),
         _ => {}
     }
+    // Replacing a file keeps its mode; a symlink's own mode (0777) says nothing about a file.
     let mode = existing
         .as_ref()
+        .filter(|a| kind(a) == EntryKind::File)
         .and_then(|a| a.permissions)
         .unwrap_or(0o644);
 
@@ -187,7 +189,13 @@ struct Cleanup {
 
 impl TempFile {
     pub fn new(files: &Files, parent: &str, name: &str) -> TempFile {
-        let short: String = name.chars().take(120).collect();
+        // At most 120 bytes of the name (on a character boundary): the temporary name must fit
+        // NAME_MAX (255 bytes) with its prefix and suffix.
+        let mut cut = name.len().min(120);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let short = &name[..cut];
         let nonce = &uuid::Uuid::new_v4().simple().to_string()[..12];
         TempFile {
             path: join(parent, &format!(".{short}.gatehouse-upload-{nonce}")),
@@ -215,7 +223,15 @@ impl Drop for TempFile {
             // Through the pool, never straight on the writer's session: that one may have died
             // with its connection, and a request queued on a dead channel waits out the whole
             // request timeout. The pool hands back the same session while it is healthy.
-            match c.state.sftp_pool.get(&c.state, &c.actor, &c.server).await {
+            // The record as it is now: an admin may have changed the address or credential.
+            let Ok(server) = crate::servers::service::get(&c.state.db, c.server.id).await else {
+                return;
+            };
+            if server.updated_at != c.server.updated_at {
+                tracing::warn!(%path, "server changed during an upload; temporary file left");
+                return;
+            }
+            match c.state.sftp_pool.get(&c.state, &c.actor, &server).await {
                 Ok(session) => {
                     if let Err(e) = session.sftp.remove(&path).await {
                         tracing::debug!(%path, error = %e, "temporary upload file not removed");

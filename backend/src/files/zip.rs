@@ -36,6 +36,9 @@ use crate::state::AppState;
 /// Archive bytes handed to the response at a time, and how many such chunks may wait.
 const OUT_CHUNK: usize = 64 * 1024;
 const OUT_QUEUE: usize = 4;
+/// ZIPs built at once, gateway-wide.
+const MAX_ZIPS: usize = 32;
+static ZIPS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_ZIPS);
 
 pub async fn download_get(
     State(state): State<AppState>,
@@ -105,16 +108,26 @@ async fn archive(
         )
         .await;
 
+    // Each ZIP holds a blocking thread for as long as its client reads: cap them, so slow or
+    // stalled readers can never exhaust the blocking pool that sign-ins (argon2) also use.
+    let permit = ZIPS_AT_ONCE.try_acquire().map_err(|_| {
+        ApiError::coded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_transfers",
+            "too many ZIP downloads are running; try again shortly",
+        )
+    })?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(OUT_QUEUE);
     let depth = state.config.files_pipeline_depth;
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let error_tx = tx.clone();
         let out = ChannelWriter {
             tx,
             buf: BytesMut::with_capacity(OUT_CHUNK),
         };
-        if let Err(e) = write_zip(&runtime, &files, roots, depth, out) {
+        if let Err(e) = write_zip(&runtime, &files, roots, depth, out, &error_tx) {
             tracing::warn!(server_id = files.server.id, error = %e, "ZIP stream ended early");
             let _ = error_tx.blocking_send(Err(e));
         }
@@ -140,6 +153,7 @@ fn write_zip(
     roots: Vec<(String, String, super::sftp::Attrs)>,
     depth: usize,
     out: ChannelWriter,
+    client: &mpsc::Sender<io::Result<Bytes>>,
 ) -> io::Result<()> {
     let mut zip = ZipWriter::new_stream(out);
     let mut walk = Walker::new(files.sftp());
@@ -147,7 +161,9 @@ fn write_zip(
         walk.push_root(path, name, attrs);
     }
     let failed = |e: ApiError| io::Error::other(e.to_string());
-    while let Some(item) = runtime.block_on(walk.next()).map_err(failed)? {
+    while let Some(mut item) = runtime.block_on(walk.next()).map_err(failed)? {
+        // Windows extractors read a backslash as a separator: never let a name carry a path.
+        item.rel = item.rel.replace('\\', "_");
         let mut options = options_for(&item);
         match item.kind {
             EntryKind::Dir => zip.add_directory(format!("{}/", item.rel), options)?,
@@ -186,6 +202,12 @@ fn write_zip(
                 let mut chunk = first;
                 while let Some(bytes) = chunk {
                     zip.write_all(&bytes)?;
+                    if client.is_closed() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::BrokenPipe,
+                            "the client went away",
+                        ));
+                    }
                     chunk = next()?;
                 }
             }

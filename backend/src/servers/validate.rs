@@ -41,6 +41,9 @@ pub fn check(req: &ServerRequest, creating: bool) -> Result<(), ApiError> {
         if !path.starts_with('/') || path.contains('\0') || path.len() > 4096 {
             return Err(invalid("sftp_allowed_paths must be absolute paths"));
         }
+        if path.split('/').any(|c| c == "..") {
+            return Err(invalid("sftp_allowed_paths may not contain '..'"));
+        }
     }
     if let Some(password) = &req.password {
         if password.len() > 4096 {
