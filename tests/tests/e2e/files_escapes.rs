@@ -1,5 +1,6 @@
 //! Escapes a review found beyond the obvious ones: a copy that would write through a symlink
-//! already in the target tree, and a rename that would turn an allowed root into a symlink.
+//! already in the target tree, a rename that would turn an allowed root into a symlink, and a
+//! re-keyed host met by the files path (which must verify the pin like a terminal does).
 
 use gatehouse_tests::files::{register, RemoteDir};
 use gatehouse_tests::{Gatehouse, Sshd};
@@ -89,4 +90,33 @@ async fn an_allowed_root_can_never_be_replaced_by_a_rename_or_a_copy() {
         .expect_error(400, "protected_path");
     assert!(!dir.exists("parent/b"), "the allowed root was created");
     assert!(dir.lstat("a/link-to-root").file_type().is_symlink());
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_refused_on_the_files_path_too() {
+    let mut sshd = Sshd::start();
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    let dir = RemoteDir::new();
+    dir.write("a.txt", "a");
+    let files = register(&admin, &sshd, "rekeyed", |_| {}).await;
+    // The first session pins the key.
+    files.ls(Some(&dir.remote(""))).await.expect(200);
+    let pinned = admin.server(files.server_id()).await.host_key_fingerprint;
+    assert_eq!(
+        pinned.as_deref(),
+        Some(sshd.host_key_fingerprint().as_str())
+    );
+
+    // The host is re-imaged (new key, same address) and the pooled connection drops with it.
+    sshd.kill_connections();
+    sshd.replace_host_key();
+    let refused = files
+        .ls(Some(&dir.remote("")))
+        .await
+        .expect_error(502, "host_key_mismatch");
+    assert!(refused.text.contains(&sshd.host_key_fingerprint()));
+    // Nothing was re-pinned behind the admin's back.
+    let still = admin.server(files.server_id()).await.host_key_fingerprint;
+    assert_eq!(still, pinned);
 }
