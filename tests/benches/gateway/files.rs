@@ -253,7 +253,7 @@ pub fn print(rows: &Rows) {
     );
     let (zip, zip_peak) = rows.zip;
     println!(
-        "| folder as streamed ZIP ({mb} MiB in 8 files, deflate level 1) | {zip:.0} MB/s | {ssh:.0} MB/s (`sftp` get, one file) | {:.0} % | (context) |",
+        "| folder as streamed ZIP ({mb} MiB in 8 incompressible files: sniffed, stored) | {zip:.0} MB/s | {ssh:.0} MB/s (`sftp` get, one file) | {:.0} % | (context) |",
         100.0 * zip / ssh
     );
     let (copy, copy_peak) = rows.copy;
