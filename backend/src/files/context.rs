@@ -56,11 +56,6 @@ impl Files {
         if access == Access::Write && server.sftp_read_only {
             return Err(policy::read_only());
         }
-        if server.jump_via_id.is_some() {
-            return Err(ApiError::Validation(
-                "jump hosts are not supported by the file manager yet".into(),
-            ));
-        }
         let actor = Actor::from(user);
         let session = state.sftp_pool.get(state, &actor, &server).await?;
         Ok(Files {

@@ -37,6 +37,8 @@ pub struct Pooled {
     /// The server's allowed paths, canonicalised on this server when the session opened.
     pub roots: Roots,
     ssh: Handle<HostKeyCheck>,
+    /// The bastions `ssh` runs through (jump chain), kept alive with it.
+    via: Vec<Handle<HostKeyCheck>>,
     server_updated_at: DateTime<Utc>,
     fingerprint: String,
     last_used: Mutex<Instant>,
@@ -59,6 +61,7 @@ impl Pooled {
     /// Still the same server record and still connected?
     fn fits(&self, server: &server::Model) -> bool {
         !self.ssh.is_closed()
+            && self.via.iter().all(|bastion| !bastion.is_closed())
             && !self.sftp.is_dead()
             && self.server_updated_at == server.updated_at
             && server
@@ -244,12 +247,17 @@ async fn open(state: &AppState, actor: &Actor, server: &server::Model) -> Result
     .await
     .map_err(|e| connection_lost(format!("starting SFTP: {e}")))?;
     let roots = Roots::canonical(&sftp, server).await;
+    let fingerprint = connection
+        .target_key()
+        .map(|k| k.fingerprint.clone())
+        .unwrap_or_default();
     Ok(Pooled {
         sftp,
         roots,
         ssh: connection.handle,
         server_updated_at: server.updated_at,
-        fingerprint: connection.presented.fingerprint,
+        fingerprint,
+        via: connection.via,
         last_used: Mutex::new(Instant::now()),
     })
 }
@@ -257,7 +265,7 @@ async fn open(state: &AppState, actor: &Actor, server: &server::Model) -> Result
 /// An SSH failure as an HTTP answer: the gateway could not do its part, so 502 (504 on timeout),
 /// with the SSH error's own code (`host_key_mismatch`, `auth_failed`, `unreachable`, ...).
 pub fn ssh_refusal(e: SshError) -> ApiError {
-    let status = match e {
+    let status = match e.root() {
         SshError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         SshError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_GATEWAY,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use russh::client::{self, AuthResult, Handle};
 use russh::keys::{decode_secret_key, PrivateKeyWithHashAlg};
+use russh::ChannelOpenFailure;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -16,6 +17,8 @@ use crate::servers::service::Credential;
 
 /// One machine to log in to.
 pub struct Target {
+    /// The server's name, to say which hop of a chain failed.
+    pub name: String,
     pub host: String,
     pub port: u16,
     pub username: String,
@@ -31,10 +34,20 @@ pub struct Timeouts {
     pub keepalive: Duration,
 }
 
-/// An authenticated connection. `presented` is the host key the server showed, for pinning.
+/// An authenticated connection to the last hop of a chain. `presented` holds the host key each
+/// hop showed (bastions first), for pinning; `via` keeps the bastion connections the final one
+/// runs through alive for as long as it lives.
 pub struct Connection {
     pub handle: Handle<HostKeyCheck>,
-    pub presented: PresentedKey,
+    pub presented: Vec<PresentedKey>,
+    pub via: Vec<Handle<HostKeyCheck>>,
+}
+
+impl Connection {
+    /// The host key of the final hop.
+    pub fn target_key(&self) -> Option<&PresentedKey> {
+        self.presented.last()
+    }
 }
 
 fn client_config(timeouts: Timeouts) -> Arc<client::Config> {
@@ -48,7 +61,38 @@ fn client_config(timeouts: Timeouts) -> Arc<client::Config> {
     })
 }
 
-pub async fn connect(target: Target, timeouts: Timeouts) -> Result<Connection, SshError> {
+/// Connects through `hops` in order: the first over TCP, each next one over a `direct-tcpip`
+/// channel of the previous (so only the first hop must be reachable from the gateway). Every hop
+/// is authenticated with its own credential and verified against its own pin; an error names
+/// the bastion it happened at.
+pub async fn connect(hops: Vec<Target>, timeouts: Timeouts) -> Result<Connection, SshError> {
+    let last = hops.len().saturating_sub(1);
+    let mut via: Vec<Handle<HostKeyCheck>> = Vec::new();
+    let mut presented = Vec::new();
+    for (i, hop) in hops.into_iter().enumerate() {
+        let name = format!("{} ({}:{})", hop.name, hop.host, hop.port);
+        let step = match via.last() {
+            None => over_tcp(hop, timeouts).await,
+            Some(bastion) => through(bastion, hop, timeouts).await,
+        };
+        let (handle, key) = step.map_err(|e| if i < last { e.at_bastion(&name) } else { e })?;
+        presented.push(key);
+        via.push(handle);
+    }
+    let handle = via
+        .pop()
+        .ok_or_else(|| SshError::Protocol("no server to connect to".into()))?;
+    Ok(Connection {
+        handle,
+        presented,
+        via,
+    })
+}
+
+async fn over_tcp(
+    target: Target,
+    timeouts: Timeouts,
+) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
     let unreachable = |reason: String| SshError::Unreachable {
         host: target.host.clone(),
         port: target.port,
@@ -65,7 +109,52 @@ pub async fn connect(target: Target, timeouts: Timeouts) -> Result<Connection, S
     stream
         .set_nodelay(true)
         .map_err(|e| unreachable(e.to_string()))?;
+    login(stream, target, timeouts).await
+}
 
+/// The next hop, over a `direct-tcpip` channel the bastion opens to it.
+async fn through(
+    bastion: &Handle<HostKeyCheck>,
+    target: Target,
+    timeouts: Timeouts,
+) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
+    let opened = timeout(
+        timeouts.connect,
+        bastion.channel_open_direct_tcpip(
+            target.host.clone(),
+            u32::from(target.port),
+            "127.0.0.1",
+            0,
+        ),
+    )
+    .await
+    .map_err(|_| SshError::Timeout("asking the bastion to connect"))?;
+    let channel = opened.map_err(|e| match e {
+        russh::Error::ChannelOpenFailure(ChannelOpenFailure::AdministrativelyProhibited) => {
+            SshError::ForwardingProhibited {
+                host: target.host.clone(),
+                port: target.port,
+            }
+        }
+        russh::Error::ChannelOpenFailure(why) => SshError::Unreachable {
+            host: target.host.clone(),
+            port: target.port,
+            reason: format!("the bastion could not connect ({why:?})"),
+        },
+        other => SshError::from(other),
+    })?;
+    login(channel.into_stream(), target, timeouts).await
+}
+
+/// SSH handshake (with the host-key check) and authentication over an open byte stream.
+async fn login<S>(
+    stream: S,
+    target: Target,
+    timeouts: Timeouts,
+) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (handler, seen) = HostKeyCheck::new(target.host.clone(), target.pinned_fingerprint.clone());
     let mut handle = timeout(
         timeouts.connect,
@@ -74,7 +163,11 @@ pub async fn connect(target: Target, timeouts: Timeouts) -> Result<Connection, S
     .await
     .map_err(|_| SshError::Timeout("during the SSH handshake"))?
     .map_err(|e| match e {
-        SshError::Protocol(reason) => unreachable(format!("SSH handshake failed: {reason}")),
+        SshError::Protocol(reason) => SshError::Unreachable {
+            host: target.host.clone(),
+            port: target.port,
+            reason: format!("SSH handshake failed: {reason}"),
+        },
         other => other,
     })?;
     let presented = seen
@@ -94,7 +187,7 @@ pub async fn connect(target: Target, timeouts: Timeouts) -> Result<Connection, S
             user: target.username.clone(),
         });
     }
-    Ok(Connection { handle, presented })
+    Ok((handle, presented))
 }
 
 async fn authenticate(

@@ -29,6 +29,13 @@ pub enum SshError {
     Protocol(String),
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    #[error("the bastion refused to forward to {host}:{port} (forwarding prohibited)")]
+    ForwardingProhibited { host: String, port: u16 },
+    /// A failure at a bastion of a jump chain, named; the code is the underlying one's.
+    #[error("via bastion {hop}: {source}")]
+    AtBastion { hop: String, source: Box<SshError> },
+    #[error("the jump chain is broken: {0}")]
+    BrokenChain(String),
 }
 
 impl SshError {
@@ -41,6 +48,25 @@ impl SshError {
             SshError::CredentialsMissing => codes::CREDENTIALS_MISSING,
             SshError::Protocol(_) => codes::SSH_ERROR,
             SshError::ShuttingDown => codes::SHUTTING_DOWN,
+            SshError::ForwardingProhibited { .. } => "forwarding_prohibited",
+            SshError::AtBastion { source, .. } => source.code(),
+            SshError::BrokenChain(_) => "broken_chain",
+        }
+    }
+
+    /// Names the bastion this error happened at.
+    pub fn at_bastion(self, hop: &str) -> SshError {
+        SshError::AtBastion {
+            hop: hop.to_owned(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The error itself, without the bastion it happened at.
+    pub fn root(&self) -> &SshError {
+        match self {
+            SshError::AtBastion { source, .. } => source.root(),
+            other => other,
         }
     }
 }

@@ -1,17 +1,18 @@
-//! Connecting to a registered server on behalf of a user: decrypt its credential, connect with the
-//! configured deadlines, verify the host key against the pin, pin it on first use (audited), and
-//! audit a failure. Terminals and the SFTP pool both come through here, so trust is the same on
+//! Connecting to a registered server on behalf of a user: follow its jump chain, decrypt each
+//! hop's credential, connect with the configured deadlines, verify every hop's host key against
+//! its pin, pin on first use (audited), and audit a failure. Terminals and the SFTP pool both come through here, so trust is the same on
 //! every path.
 
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::host_key::PresentedKey;
 use super::{connect, Connection, SshError, Target, Timeouts};
 use crate::audit::{self, Actor};
 use crate::config::Config;
 use crate::db::server;
-use crate::servers::service;
+use crate::servers::service::{self, MAX_CHAIN_DEPTH};
 use crate::state::AppState;
 
 pub fn timeouts(config: &Config) -> Timeouts {
@@ -49,49 +50,98 @@ async fn connect_and_pin(
     actor: &Actor,
     server: &server::Model,
 ) -> Result<Connection, SshError> {
-    let credential =
-        service::credential(&state.vault, server).map_err(|_| SshError::CredentialsMissing)?;
-    let target = Target {
-        host: server.hostname.clone(),
-        port: u16::try_from(server.port).unwrap_or(22),
-        username: server.username.clone(),
-        credential,
-        pinned_fingerprint: server.host_key_fingerprint.clone(),
-    };
+    let hops = chain(state, server).await?;
+    let mut targets = Vec::with_capacity(hops.len());
+    for hop in &hops {
+        let credential = service::credential(&state.vault, hop).map_err(|_| {
+            if hop.id == server.id {
+                SshError::CredentialsMissing
+            } else {
+                SshError::CredentialsMissing.at_bastion(&hop.name)
+            }
+        })?;
+        targets.push(Target {
+            name: hop.name.clone(),
+            host: hop.hostname.clone(),
+            port: u16::try_from(hop.port).unwrap_or(22),
+            username: hop.username.clone(),
+            credential,
+            pinned_fingerprint: hop.host_key_fingerprint.clone(),
+        });
+    }
     let connection = tokio::select! {
-        r = connect(target, timeouts(&state.config)) => r?,
+        r = connect(targets, timeouts(&state.config)) => r?,
         _ = state.shutdown.cancelled() => return Err(SshError::ShuttingDown),
     };
-    if server.host_key_fingerprint.is_none() {
-        let key = &connection.presented;
-        match service::pin_host_key(&state.db, server.id, &key.fingerprint, &key.openssh).await {
-            Ok(true) => {
-                audit::record(
-                    &state.db,
-                    actor,
-                    "server.host_key_pinned",
-                    Some(server.id),
-                    json!({"fingerprint": key.fingerprint}),
-                )
-                .await
-            }
-            // Someone pinned first (a concurrent connection): verify against their pin instead
-            // of trusting ours.
-            Ok(false) => {
-                let pinned = service::get(&state.db, server.id)
-                    .await
-                    .ok()
-                    .and_then(|s| s.host_key_fingerprint);
-                if let Some(pinned) = pinned.filter(|p| *p != key.fingerprint) {
-                    return Err(SshError::HostKeyMismatch {
-                        host: server.hostname.clone(),
-                        pinned,
-                        presented: key.fingerprint.clone(),
-                    });
-                }
-            }
-            Err(e) => tracing::error!(server_id = server.id, error = %e, "could not pin host key"),
+    for (hop, key) in hops.iter().zip(&connection.presented) {
+        if hop.host_key_fingerprint.is_none() {
+            pin_first_use(state, actor, hop, key).await?;
         }
     }
     Ok(connection)
+}
+
+/// The servers to pass through, bastions first and `server` last, following `jump_via_id`.
+/// Saving a server already refuses cycles and missing hops; this re-checks, since a bastion may
+/// have been deleted or re-pointed since.
+async fn chain(state: &AppState, server: &server::Model) -> Result<Vec<server::Model>, SshError> {
+    let mut hops = vec![server.clone()];
+    let mut next = server.jump_via_id;
+    while let Some(id) = next {
+        if hops.len() > MAX_CHAIN_DEPTH {
+            return Err(SshError::BrokenChain(format!(
+                "more than {MAX_CHAIN_DEPTH} jump hosts"
+            )));
+        }
+        let hop = service::get(&state.db, id)
+            .await
+            .map_err(|_| SshError::BrokenChain(format!("jump host #{id} no longer exists")))?;
+        if hops.iter().any(|h| h.id == hop.id) {
+            return Err(SshError::BrokenChain(format!(
+                "'{}' appears twice in the chain",
+                hop.name
+            )));
+        }
+        next = hop.jump_via_id;
+        hops.push(hop);
+    }
+    hops.reverse();
+    Ok(hops)
+}
+
+/// Trust on first use for one hop: pin the key it presented (audited). When another connection
+/// pinned first, this one must match that pin.
+async fn pin_first_use(
+    state: &AppState,
+    actor: &Actor,
+    hop: &server::Model,
+    key: &PresentedKey,
+) -> Result<(), SshError> {
+    match service::pin_host_key(&state.db, hop.id, &key.fingerprint, &key.openssh).await {
+        Ok(true) => {
+            audit::record(
+                &state.db,
+                actor,
+                "server.host_key_pinned",
+                Some(hop.id),
+                json!({"fingerprint": key.fingerprint}),
+            )
+            .await;
+        }
+        Ok(false) => {
+            let pinned = service::get(&state.db, hop.id)
+                .await
+                .ok()
+                .and_then(|s| s.host_key_fingerprint);
+            if let Some(pinned) = pinned.filter(|p| *p != key.fingerprint) {
+                return Err(SshError::HostKeyMismatch {
+                    host: hop.hostname.clone(),
+                    pinned,
+                    presented: key.fingerprint.clone(),
+                });
+            }
+        }
+        Err(e) => tracing::error!(server_id = hop.id, error = %e, "could not pin host key"),
+    }
+    Ok(())
 }

@@ -52,11 +52,6 @@ async fn open(
     if !server.ssh_enabled {
         return Err(ApiError::Forbidden);
     }
-    if server.jump_via_id.is_some() {
-        return Err(ApiError::Validation(
-            "jump hosts are not supported by terminals yet".into(),
-        ));
-    }
     let (cols, rows) = clamp_size(size.cols, size.rows);
     let actor = Actor::from(&*user);
     let tracker = state.terminals.tracker().clone();

@@ -96,6 +96,8 @@ pub async fn run(
     setup_timeout: Duration,
 ) -> PumpEnd {
     let handle = connection.handle;
+    // The bastions of a jump chain carry this connection: they live exactly as long as the pump.
+    let _bastions = connection.via;
     let (mut ws_tx, ws_rx) = socket.split();
     let opened = timeout(setup_timeout, async {
         let channel = handle.channel_open_session().await?;

@@ -50,6 +50,8 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
     let tags = RwSignal::new(ex.map(|s| s.tags.join(", ")).unwrap_or_default());
     let description = RwSignal::new(ex.map(|s| s.description.clone()).unwrap_or_default());
     let ssh_enabled = RwSignal::new(ex.map(|s| s.ssh_enabled).unwrap_or(true));
+    let jump_via = RwSignal::new(ex.and_then(|s| s.jump_via_id));
+    let own_id = ex.map(|s| s.id);
     let has_password = ex.is_some_and(|s| s.has_password);
     let has_key = ex.is_some_and(|s| s.has_private_key);
     let fingerprint = RwSignal::new(ex.and_then(|s| s.host_key_fingerprint.clone()));
@@ -111,7 +113,7 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
                 ssh_enabled: Some(ssh_enabled.get_untracked()),
                 // Settings this form does not edit are sent back as they are, so saving never
                 // resets them.
-                jump_via_id: editing.as_ref().and_then(|s| s.jump_via_id),
+                jump_via_id: jump_via.get_untracked(),
                 sftp_enabled: editing.as_ref().map(|s| s.sftp_enabled),
                 sftp_read_only: editing.as_ref().map(|s| s.sftp_read_only),
                 sftp_allowed_paths: editing.as_ref().map(|s| s.sftp_allowed_paths.clone()),
@@ -269,6 +271,25 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
                             prop:value=move || passphrase.get()
                             on:input=move |ev| passphrase.set(event_target_value(&ev))/>
                     </Show>
+
+                    <label for="server-jump">"Jump host"</label>
+                    <select id="server-jump" data-testid="server-jump"
+                        on:change=move |ev| jump_via.set(event_target_value(&ev).parse::<i32>().ok())>
+                        <option value="" selected=move || jump_via.get().is_none()>
+                            "None: connect directly"
+                        </option>
+                        {move || store.list.get().into_iter()
+                            .filter(|s| Some(s.id) != own_id)
+                            .map(|s| {
+                                let id = s.id;
+                                view! {
+                                    <option value=id.to_string() selected=move || jump_via.get() == Some(id)>
+                                        {format!("via {} ({}:{})", s.name, s.hostname, s.port)}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
 
                     <label for="server-group">"Group"</label>
                     <input id="server-group" placeholder="Who may see it (users' allowed groups)"
