@@ -4,12 +4,13 @@
 //!
 //! Every process a fixture starts is stopped by PID when the fixture drops, and dies with the
 //! thread that spawned it if the test binary is killed (`PR_SET_PDEATHSIG`). Nothing binds
-//! anything but loopback.
+//! anything but loopback and the addresses of network namespaces the fixtures create themselves.
 
 pub mod api;
 pub mod binary;
 pub mod files;
 pub mod gatehouse;
+pub mod netns;
 pub mod postgres;
 pub mod process;
 pub mod sshd;
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub use api::{Api, Auth, Response};
 pub use files::{Files, RemoteDir};
 pub use gatehouse::{Gatehouse, Storage, ADMIN_PASSWORD};
+pub use netns::Bastion;
 pub use sshd::{Sshd, TestUser};
 pub use terminal::{Control, Terminal, WsRefused};
 

@@ -5,6 +5,9 @@
 //! (`-D`, so the child PID is the listener) with its host key, config and authorized keys in a
 //! temporary directory. Swapping the host key and restarting on the same port is how a test makes
 //! the gateway meet a re-imaged host or a man in the middle.
+//!
+//! [`Sshd::start_in`] runs one inside a network namespace instead (see [`crate::netns`]), bound
+//! to that namespace's own address on port 22.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -115,10 +118,10 @@ fn ensure_account() {
 }
 
 /// An exclusive `flock` held until drop.
-struct FileLock(fs::File);
+pub(crate) struct FileLock(fs::File);
 
 impl FileLock {
-    fn acquire(path: &Path) -> FileLock {
+    pub(crate) fn acquire(path: &Path) -> FileLock {
         use std::os::fd::AsRawFd;
         let file = fs::OpenOptions::new()
             .create(true)
@@ -144,16 +147,49 @@ impl Drop for FileLock {
     }
 }
 
-/// A running sshd on `127.0.0.1:port()`.
+/// A running sshd on `address():port()`.
 pub struct Sshd {
     dir: TempDir,
+    /// The network namespace it runs in; `None` for the root namespace.
+    netns: Option<String>,
+    address: String,
     port: u16,
+    /// Appended to the generated `sshd_config`.
+    extra_config: String,
     child: Option<Child>,
 }
 
 impl Sshd {
-    /// Start an sshd that accepts the test user by password and by either key.
+    /// Start an sshd on a free loopback port that accepts the test user by password and by
+    /// either key.
     pub fn start() -> Sshd {
+        let mut sshd = Sshd::prepare(None, "127.0.0.1", "");
+        for _ in 0..10 {
+            sshd.port = crate::free_port();
+            if sshd.launch() {
+                return sshd;
+            }
+        }
+        panic!("sshd did not start:\n{}", sshd.log());
+    }
+
+    /// Start the same sshd inside the network namespace `netns`, listening on `address:22` (an
+    /// address of that namespace, so the port is its own). `extra_config` is appended to
+    /// `sshd_config` (e.g. `PermitOpen …`).
+    pub fn start_in(netns: &str, address: &str, extra_config: &str) -> Sshd {
+        let mut sshd = Sshd::prepare(Some(netns), address, extra_config);
+        sshd.port = 22;
+        if !sshd.launch() {
+            panic!(
+                "sshd did not start in netns {netns} on {address}:\n{}",
+                sshd.log()
+            );
+        }
+        sshd
+    }
+
+    /// The temporary directory with the account's authorized keys and a fresh host key.
+    fn prepare(netns: Option<&str>, address: &str, extra_config: &str) -> Sshd {
         let user = test_user();
         let dir = tempfile::Builder::new()
             .prefix("gatehouse-sshd-")
@@ -165,23 +201,25 @@ impl Sshd {
         let authkeys = dir.path().join("authkeys");
         fs::create_dir(&authkeys).expect("mkdir authkeys");
         fs::write(authkeys.join(TEST_USER), &user.authorized_keys).expect("write authorized keys");
-        let mut sshd = Sshd {
+        let sshd = Sshd {
             dir,
+            netns: netns.map(str::to_string),
+            address: address.to_string(),
             port: 0,
+            extra_config: extra_config.to_string(),
             child: None,
         };
         sshd.generate_host_key();
-        for _ in 0..10 {
-            sshd.port = crate::free_port();
-            if sshd.launch() {
-                return sshd;
-            }
-        }
-        panic!("sshd did not start:\n{}", sshd.log());
+        sshd
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The address it listens on (and the hostname its server registrations use).
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn dir(&self) -> &Path {
@@ -213,7 +251,8 @@ impl Sshd {
         while !self.launch() {
             assert!(
                 Instant::now() < deadline,
-                "sshd did not restart on port {}:\n{}",
+                "sshd did not restart on {}:{}:\n{}",
+                self.address,
                 self.port,
                 self.log()
             );
@@ -290,7 +329,7 @@ impl Sshd {
     fn server(&self, name: &str) -> ServerRequest {
         ServerRequest {
             name: name.to_string(),
-            hostname: "127.0.0.1".to_string(),
+            hostname: self.address.clone(),
             port: self.port,
             username: TEST_USER.to_string(),
             auth_method: AuthMethod::Password,
@@ -320,7 +359,8 @@ impl Sshd {
     }
 
     /// OpenSSH's client, set up to reach this sshd as the test user with the key and without
-    /// touching any known_hosts file. Append the remote command.
+    /// touching any known_hosts file. Append the remote command. It runs in the root namespace,
+    /// so it reaches an sshd in a namespace only if that namespace is routed from there.
     pub fn ssh_command(&self) -> Command {
         let mut cmd = Command::new("ssh");
         cmd.arg("-i")
@@ -341,7 +381,7 @@ impl Sshd {
                 "-p",
             ])
             .arg(self.port.to_string())
-            .arg(format!("{TEST_USER}@127.0.0.1"));
+            .arg(format!("{TEST_USER}@{}", self.address));
         cmd
     }
 
@@ -374,8 +414,10 @@ impl Sshd {
 
     fn write_config(&self) -> PathBuf {
         let dir = self.dir.path().display();
+        let address = &self.address;
+        let extra = &self.extra_config;
         let cfg = format!(
-            "ListenAddress 127.0.0.1\n\
+            "ListenAddress {address}\n\
              HostKey {dir}/hostkey\n\
              PidFile {dir}/sshd.pid\n\
              AuthorizedKeysFile {dir}/authkeys/%u\n\
@@ -392,19 +434,28 @@ impl Sshd {
              AllowTcpForwarding yes\n\
              MaxStartups 1000\n\
              MaxSessions 100\n\
-             Subsystem sftp internal-sftp\n"
+             Subsystem sftp internal-sftp\n\
+             {extra}\n"
         );
         let path = self.dir.path().join("sshd_config");
         fs::write(&path, cfg).expect("write sshd_config");
         path
     }
 
-    /// Start sshd on `self.port`; false if it exited at once (port taken).
+    /// Start sshd on `self.port`; false if it exited at once (port taken). In a namespace,
+    /// `ip netns exec` execs sshd in place, so the child PID is still the listener.
     fn launch(&mut self) -> bool {
         let cfg = self.write_config();
         let log = self.dir.path().join("sshd.log");
         let _ = fs::write(&log, "");
-        let mut cmd = Command::new("/usr/sbin/sshd");
+        let mut cmd = match &self.netns {
+            Some(netns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", netns, "/usr/sbin/sshd"]);
+                cmd
+            }
+            None => Command::new("/usr/sbin/sshd"),
+        };
         cmd.arg("-D")
             .arg("-e")
             .arg("-f")
@@ -414,7 +465,7 @@ impl Sshd {
         log_to(&mut cmd, &log);
         die_with_parent(&mut cmd);
         let mut child = cmd.spawn().expect("spawn /usr/sbin/sshd");
-        let ready = format!("Server listening on 127.0.0.1 port {}", self.port);
+        let ready = format!("Server listening on {} port {}", self.address, self.port);
         let deadline = Instant::now() + crate::WAIT;
         loop {
             if fs::read_to_string(&log)
@@ -467,7 +518,8 @@ impl Drop for Sshd {
         self.shutdown();
         if thread::panicking() {
             eprintln!(
-                "----- sshd log (port {}) -----\n{}",
+                "----- sshd log ({}:{}) -----\n{}",
+                self.address,
                 self.port,
                 crate::tail(&self.log(), 6000)
             );

@@ -46,4 +46,8 @@ pub mod codes {
     pub const CREDENTIALS_MISSING: &str = "credentials_missing";
     pub const SHUTTING_DOWN: &str = "shutting_down";
     pub const BAD_FRAME: &str = "bad_frame";
+    /// A bastion of the jump chain refused to forward to the next hop.
+    pub const FORWARDING_PROHIBITED: &str = "forwarding_prohibited";
+    /// The jump chain no longer holds together (a hop was deleted, or a cycle).
+    pub const BROKEN_CHAIN: &str = "broken_chain";
 }

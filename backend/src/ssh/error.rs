@@ -48,9 +48,9 @@ impl SshError {
             SshError::CredentialsMissing => codes::CREDENTIALS_MISSING,
             SshError::Protocol(_) => codes::SSH_ERROR,
             SshError::ShuttingDown => codes::SHUTTING_DOWN,
-            SshError::ForwardingProhibited { .. } => "forwarding_prohibited",
+            SshError::ForwardingProhibited { .. } => codes::FORWARDING_PROHIBITED,
             SshError::AtBastion { source, .. } => source.code(),
-            SshError::BrokenChain(_) => "broken_chain",
+            SshError::BrokenChain(_) => codes::BROKEN_CHAIN,
         }
     }
 

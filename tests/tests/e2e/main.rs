@@ -34,6 +34,7 @@ mod files_policy;
 mod files_transfer;
 mod first_start;
 mod fixtures;
+mod jump;
 mod lifecycle;
 mod origin;
 mod secrets;

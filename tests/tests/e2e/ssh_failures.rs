@@ -7,7 +7,9 @@ use wire::terminal::codes;
 
 use crate::auth::user_request;
 
-async fn expect_failure(term: &mut Terminal, code: &str) -> String {
+/// Expect one error frame with `code`, then a clean close and no terminal bytes; returns the
+/// frame's message.
+pub async fn expect_failure(term: &mut Terminal, code: &str) -> String {
     let (got, message) = term.expect_error().await;
     assert_eq!(got, code, "error frame: {message}");
     assert!(!message.is_empty(), "the error frame explains itself");
