@@ -240,6 +240,11 @@ pub async fn delete_server(id: i32) -> ApiResult<()> {
 }
 
 /// Forgets the pinned host key; the next connection pins whatever key the host presents.
+/// Connects through every hop of the server's chain (no shell) and reports each one.
+pub async fn test_server(id: i32) -> ApiResult<wire::servers::TestReport> {
+    send(Method::Post, &format!("api/servers/{id}/test"), &()).await
+}
+
 pub async fn clear_host_key(id: i32) -> ApiResult<()> {
     delete(&format!("api/servers/{id}/host-key")).await
 }

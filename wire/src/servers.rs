@@ -86,3 +86,31 @@ pub struct ServerView {
     pub created_at: String,
     pub updated_at: String,
 }
+
+/// `POST /api/servers/{id}/test`: each hop of the server's chain (bastions first, the server
+/// last), tried in order until one fails. Hops after a failure are listed with `ok: false` and no
+/// `ms`, so the answer always names every hop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub ok: bool,
+    pub hops: Vec<HopResult>,
+    /// Wall time of the whole test, in milliseconds.
+    pub total_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HopResult {
+    pub server_id: i32,
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub ok: bool,
+    /// Time for this hop's TCP connect (or forwarded channel), handshake and authentication.
+    pub ms: Option<u64>,
+    /// The host key the hop presented (`SHA256:…`).
+    pub fingerprint: Option<String>,
+    /// Why the hop failed (the terminal error codes: `unreachable`, `auth_failed`,
+    /// `host_key_mismatch`, `timeout`, `forwarding_prohibited`, …).
+    pub code: Option<String>,
+    pub error: Option<String>,
+}

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 use wire::servers::{ServerRequest, ServerView};
@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/servers", get(list).post(create))
         .route("/api/servers/{id}", get(show).put(update).delete(remove))
         .route("/api/servers/{id}/host-key", delete(clear_host_key))
+        .route("/api/servers/{id}/test", post(test_connection))
 }
 
 async fn list(
@@ -130,4 +131,30 @@ async fn clear_host_key(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/servers/{id}/test`: anyone who may use the server may test it; each hop of its
+/// chain is connected and authenticated (no shell), and reported with its timing.
+async fn test_connection(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i32>,
+) -> ApiResult<axum::Json<wire::servers::TestReport>> {
+    let server = service::get_visible(&state.db, &user, id).await?;
+    let actor = Actor::from(&*user);
+    let report = crate::ssh::open::test(&state, &actor, &server).await;
+    let hops: Vec<_> = report
+        .hops
+        .iter()
+        .map(|h| json!({"server_id": h.server_id, "ok": h.ok, "ms": h.ms, "code": h.code}))
+        .collect();
+    audit::record(
+        &state.db,
+        &actor,
+        "server.test",
+        Some(id),
+        json!({"ok": report.ok, "hops": hops}),
+    )
+    .await;
+    Ok(axum::Json(report))
 }

@@ -66,27 +66,47 @@ fn client_config(timeouts: Timeouts) -> Arc<client::Config> {
 /// is authenticated with its own credential and verified against its own pin; an error names
 /// the bastion it happened at.
 pub async fn connect(hops: Vec<Target>, timeouts: Timeouts) -> Result<Connection, SshError> {
+    let (result, _) = connect_timed(hops, timeouts).await;
+    result
+}
+
+/// `connect`, also reporting how long each hop that succeeded took (for the test endpoint).
+pub async fn connect_timed(
+    hops: Vec<Target>,
+    timeouts: Timeouts,
+) -> (Result<Connection, SshError>, Vec<Duration>) {
     let last = hops.len().saturating_sub(1);
     let mut via: Vec<Handle<HostKeyCheck>> = Vec::new();
     let mut presented = Vec::new();
+    let mut timings = Vec::new();
     for (i, hop) in hops.into_iter().enumerate() {
         let name = format!("{} ({}:{})", hop.name, hop.host, hop.port);
+        let started = std::time::Instant::now();
         let step = match via.last() {
             None => over_tcp(hop, timeouts).await,
             Some(bastion) => through(bastion, hop, timeouts).await,
         };
-        let (handle, key) = step.map_err(|e| if i < last { e.at_bastion(&name) } else { e })?;
-        presented.push(key);
-        via.push(handle);
+        match step {
+            Ok((handle, key)) => {
+                timings.push(started.elapsed());
+                presented.push(key);
+                via.push(handle);
+            }
+            Err(e) => return (Err(if i < last { e.at_bastion(&name) } else { e }), timings),
+        }
     }
-    let handle = via
-        .pop()
-        .ok_or_else(|| SshError::Protocol("no server to connect to".into()))?;
-    Ok(Connection {
+    let Some(handle) = via.pop() else {
+        return (
+            Err(SshError::Protocol("no server to connect to".into())),
+            timings,
+        );
+    };
+    let connection = Connection {
         handle,
         presented,
         via,
-    })
+    };
+    (Ok(connection), timings)
 }
 
 async fn over_tcp(

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::connect::connect_timed;
 use super::host_key::PresentedKey;
 use super::{connect, Connection, SshError, Target, Timeouts};
 use crate::audit::{self, Actor};
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::db::server;
 use crate::servers::service::{self, MAX_CHAIN_DEPTH};
 use crate::state::AppState;
+use wire::servers::{HopResult, TestReport};
 
 pub fn timeouts(config: &Config) -> Timeouts {
     Timeouts {
@@ -51,8 +53,102 @@ async fn connect_and_pin(
     server: &server::Model,
 ) -> Result<Connection, SshError> {
     let hops = chain(state, server).await?;
+    let targets = targets(state, &hops, server)?;
+    let connection = tokio::select! {
+        r = connect(targets, timeouts(&state.config)) => r?,
+        _ = state.shutdown.cancelled() => return Err(SshError::ShuttingDown),
+    };
+    for (hop, key) in hops.iter().zip(&connection.presented) {
+        if hop.host_key_fingerprint.is_none() {
+            pin_first_use(state, actor, hop, key).await?;
+        }
+    }
+    Ok(connection)
+}
+
+/// `POST /api/servers/{id}/test`: connect through the chain hop by hop (no shell, no SFTP),
+/// pinning first-use keys as any connection does, and report each hop.
+pub async fn test(state: &AppState, actor: &Actor, server: &server::Model) -> TestReport {
+    let started = std::time::Instant::now();
+    let hops = match chain(state, server).await {
+        Ok(hops) => hops,
+        Err(e) => {
+            let failed = hop_result(server, None, None, Some(&e));
+            return TestReport {
+                ok: false,
+                hops: vec![failed],
+                total_ms: millis(started.elapsed()),
+            };
+        }
+    };
+    let (result, timings) = match targets(state, &hops, server) {
+        Ok(targets) => connect_timed(targets, timeouts(&state.config)).await,
+        Err(e) => (Err(e), Vec::new()),
+    };
+    let presented = match &result {
+        Ok(connection) => connection.presented.clone(),
+        Err(_) => Vec::new(),
+    };
+    let mut report = Vec::with_capacity(hops.len());
+    for (i, hop) in hops.iter().enumerate() {
+        let line = match (timings.get(i), &result) {
+            (Some(took), _) => hop_result(hop, Some(*took), presented.get(i), None),
+            (None, Err(e)) if i == timings.len() => hop_result(hop, None, None, Some(e.root())),
+            (None, _) => hop_result(hop, None, None, None),
+        };
+        report.push(line);
+    }
+    if let Ok(connection) = &result {
+        for (hop, key) in hops.iter().zip(&connection.presented) {
+            if hop.host_key_fingerprint.is_none() {
+                if let Err(e) = pin_first_use(state, actor, hop, key).await {
+                    tracing::warn!(server_id = hop.id, error = %e, "pin during a test failed");
+                }
+            }
+        }
+        let _ = connection
+            .handle
+            .disconnect(russh::Disconnect::ByApplication, "test done", "en")
+            .await;
+    }
+    TestReport {
+        ok: result.is_ok(),
+        hops: report,
+        total_ms: millis(started.elapsed()),
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn hop_result(
+    hop: &server::Model,
+    took: Option<std::time::Duration>,
+    key: Option<&PresentedKey>,
+    error: Option<&SshError>,
+) -> HopResult {
+    HopResult {
+        server_id: hop.id,
+        name: hop.name.clone(),
+        host: hop.hostname.clone(),
+        port: u16::try_from(hop.port).unwrap_or(22),
+        ok: took.is_some(),
+        ms: took.map(millis),
+        fingerprint: key.map(|k| k.fingerprint.clone()),
+        code: error.map(|e| e.code().to_owned()),
+        error: error.map(ToString::to_string),
+    }
+}
+
+/// Each hop's login: its address, its own decrypted credential, its own pin.
+fn targets(
+    state: &AppState,
+    hops: &[server::Model],
+    server: &server::Model,
+) -> Result<Vec<Target>, SshError> {
     let mut targets = Vec::with_capacity(hops.len());
-    for hop in &hops {
+    for hop in hops {
         let credential = service::credential(&state.vault, hop).map_err(|_| {
             if hop.id == server.id {
                 SshError::CredentialsMissing
@@ -69,16 +165,7 @@ async fn connect_and_pin(
             pinned_fingerprint: hop.host_key_fingerprint.clone(),
         });
     }
-    let connection = tokio::select! {
-        r = connect(targets, timeouts(&state.config)) => r?,
-        _ = state.shutdown.cancelled() => return Err(SshError::ShuttingDown),
-    };
-    for (hop, key) in hops.iter().zip(&connection.presented) {
-        if hop.host_key_fingerprint.is_none() {
-            pin_first_use(state, actor, hop, key).await?;
-        }
-    }
-    Ok(connection)
+    Ok(targets)
 }
 
 /// The servers to pass through, bastions first and `server` last, following `jump_via_id`.

@@ -51,6 +51,9 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
     let description = RwSignal::new(ex.map(|s| s.description.clone()).unwrap_or_default());
     let ssh_enabled = RwSignal::new(ex.map(|s| s.ssh_enabled).unwrap_or(true));
     let jump_via = RwSignal::new(ex.and_then(|s| s.jump_via_id));
+    // The last "Test connection" answer: one line per hop.
+    let test_report = RwSignal::new(None::<Vec<String>>);
+    let testing = RwSignal::new(false);
     let own_id = ex.map(|s| s.id);
     let has_password = ex.is_some_and(|s| s.has_password);
     let has_key = ex.is_some_and(|s| s.has_private_key);
@@ -196,6 +199,27 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
         });
     };
 
+    let run_test = move |_| {
+        testing.set(true);
+        test_report.set(None);
+        spawn_local(async move {
+            let lines = match api::test_server(server_id).await {
+                Ok(report) => report
+                    .hops
+                    .iter()
+                    .map(|h| match (&h.ms, &h.error) {
+                        (Some(ms), _) => format!("✓ {} ({}:{}) {ms} ms", h.name, h.host, h.port),
+                        (None, Some(err)) => format!("✗ {}: {err}", h.name),
+                        (None, None) => format!("· {}: not tried", h.name),
+                    })
+                    .collect(),
+                Err(err) => vec![format!("✗ {}", err.message)],
+            };
+            let _ = test_report.try_set(Some(lines));
+            let _ = testing.try_set(false);
+        });
+    };
+
     let secret_hint = move |stored: bool| {
         if stored {
             "Leave blank to keep the stored one"
@@ -330,6 +354,22 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
                                     <span class="muted small">"Not pinned yet: the next connection pins the key the host presents."</span>
                                 }.into_any(),
                             }}
+                        </div>
+                    </Show>
+
+                    <Show when=move || is_edit>
+                        <span class="field-label">"Connection"</span>
+                        <div data-testid="test-connection-result">
+                            <button type="button" class="button" data-testid="test-connection"
+                                disabled=move || testing.get()
+                                on:click=run_test>
+                                {move || if testing.get() { "Testing…" } else { "Test connection" }}
+                            </button>
+                            {move || test_report.get().map(|lines| view! {
+                                <ul class="test-report mono small">
+                                    {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
+                                </ul>
+                            })}
                         </div>
                     </Show>
 

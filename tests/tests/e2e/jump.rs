@@ -17,7 +17,7 @@ use crate::ssh_failures::expect_failure;
 const BASTION_NAME: &str = "edge-bastion";
 
 /// The bastion as a server, then the private host as a server that jumps through it.
-async fn register(admin: &Api, net: &Bastion) -> (ServerView, ServerView) {
+pub(crate) async fn register(admin: &Api, net: &Bastion) -> (ServerView, ServerView) {
     let bastion = admin
         .create_server(&net.bastion.password_server(BASTION_NAME))
         .await;

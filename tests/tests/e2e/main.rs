@@ -27,6 +27,7 @@ macro_rules! on_every_storage {
 
 mod auth;
 mod browser;
+mod connection_test;
 mod files_escapes;
 mod files_failures;
 mod files_ops;
