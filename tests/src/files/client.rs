@@ -259,6 +259,36 @@ impl Files {
             .await
     }
 
+    /// Like `try_upload_pattern`, but the body stops flowing (without ending) once `hold` is set:
+    /// a client that stops sending can always read the gateway's early answer, where one still
+    /// writing may see its write fail first when the gateway answers and closes.
+    pub async fn try_upload_pattern_held(
+        &self,
+        dir: &str,
+        name: &str,
+        pattern: &Pattern,
+        len: u64,
+        hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> reqwest::Result<Response> {
+        let head = part_head(name);
+        let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
+        let total = head.len() as u64 + len + tail.len() as u64;
+        let held = pattern.stream(len).then(move |chunk| {
+            let hold = hold.clone();
+            async move {
+                if hold.load(std::sync::atomic::Ordering::SeqCst) {
+                    futures::future::pending::<()>().await;
+                }
+                chunk
+            }
+        });
+        let body = futures::stream::iter([Ok::<_, io::Error>(head)])
+            .chain(held)
+            .chain(futures::stream::iter([Ok(tail)]));
+        self.try_upload_body(dir, false, reqwest::Body::wrap_stream(body), total)
+            .await
+    }
+
     /// `POST upload` with a ready multipart body of `len` bytes.
     pub async fn upload_body(
         &self,
