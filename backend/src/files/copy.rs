@@ -19,7 +19,7 @@ use wire::files::{codes, CopyEvent, CopyRequest, EntryKind};
 use super::context::{Access, Files};
 use super::handlers::{basename, exists};
 use super::pipe::{PipeError, Reader, Writer};
-use super::policy::join;
+use super::policy::{join, split_parent};
 use super::sftp::Attrs;
 use super::upload::TempFile;
 use super::walk::Walker;
@@ -235,8 +235,7 @@ impl Copy<'_> {
     }
 
     async fn file(&mut self, from: &str, attrs: &Attrs, to: &str) -> ApiResult<()> {
-        let (parent, name) = to.rsplit_once('/').unwrap_or((".", to));
-        let parent = if parent.is_empty() { "/" } else { parent };
+        let (parent, name) = split_parent(to)?;
         let existed = self.dst.sftp().try_lstat(to).await?.is_some();
         if existed && !self.overwrite {
             return Err(exists(to));
@@ -272,12 +271,7 @@ impl Copy<'_> {
         if let Err(e) = writer.finish().await {
             return Err(self.dst.write_failure(e, to).await);
         }
-        if existed {
-            dst.replace(&temp.path, to).await?;
-        } else {
-            dst.rename(&temp.path, to).await?;
-        }
-        temp.keep();
+        temp.commit(dst, to, existed).await?;
         self.done.0 += 1;
         self.events.progress(self.done.0, self.done.2, from).await;
         Ok(())

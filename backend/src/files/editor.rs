@@ -15,6 +15,7 @@ use super::download::not_a_file;
 use super::entry::kind;
 use super::handlers::entry_at;
 use super::pipe::{Reader, Writer};
+use super::policy::split_parent;
 use super::upload::TempFile;
 use crate::auth::CurrentUser;
 use crate::error::extract::{Json, Path, Query};
@@ -120,8 +121,7 @@ pub async fn write(
             if req.expected_mtime.is_some_and(|expected| expected != mtime) {
                 return Err(conflict(path));
             }
-            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-            let parent = if parent.is_empty() { "/" } else { parent };
+            let (parent, name) = split_parent(path)?;
             (
                 path.clone(),
                 parent.to_owned(),
@@ -149,12 +149,7 @@ pub async fn write(
     if let Err(e) = writer.finish().await {
         return Err(files.write_failure(e, &target).await);
     }
-    if existing.is_some() {
-        sftp.replace(&temp.path, &target).await?;
-    } else {
-        sftp.rename(&temp.path, &target).await?;
-    }
-    temp.keep();
+    temp.commit(sftp, &target, existing.is_some()).await?;
     files
         .audit(
             "write",

@@ -76,6 +76,17 @@ struct Slot {
     session: AsyncMutex<Option<Arc<Pooled>>>,
 }
 
+impl Slot {
+    /// Closes the slot's session unless a request holds the slot right now.
+    fn close_if_free(&self) {
+        if let Ok(mut session) = self.session.try_lock() {
+            if let Some(old) = session.take() {
+                close(old);
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SftpPool {
     slots: Arc<Mutex<HashMap<Key, Arc<Slot>>>>,
@@ -176,11 +187,7 @@ impl SftpPool {
         }
         if let Ok(mut slots) = self.slots.lock() {
             for (_, slot) in slots.drain() {
-                if let Ok(mut s) = slot.session.try_lock() {
-                    if let Some(old) = s.take() {
-                        close(old);
-                    }
-                }
+                slot.close_if_free();
             }
         }
     }
@@ -202,11 +209,7 @@ fn evict_idlest(slots: &mut HashMap<Key, Arc<Slot>>) {
         .map(|(k, _)| k);
     if let Some(k) = victim {
         if let Some(slot) = slots.remove(&k) {
-            if let Ok(mut s) = slot.session.try_lock() {
-                if let Some(old) = s.take() {
-                    close(old);
-                }
-            }
+            slot.close_if_free();
         }
     }
 }

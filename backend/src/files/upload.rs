@@ -22,8 +22,8 @@ use super::context::{Access, Files};
 use super::entry::kind;
 use super::handlers::{entry_at, exists, not_a_directory};
 use super::pipe::Writer;
-use super::policy::{bad_path, check_name, check_shape, join};
-use super::sftp::connection_lost;
+use super::policy::{bad_path, check_name, check_shape, join, split_parent};
+use super::sftp::{connection_lost, Sftp};
 use crate::audit::Actor;
 use crate::auth::CurrentUser;
 use crate::db::server;
@@ -115,12 +115,8 @@ async fn store(
         Ok(n) => n,
         Err(e) => return Err(files.write_failure(e, &target).await),
     };
-    if existing.is_some() {
-        files.sftp().replace(&temp.path, &target).await?;
-    } else {
-        files.sftp().rename(&temp.path, &target).await?;
-    }
-    temp.keep();
+    temp.commit(files.sftp(), &target, existing.is_some())
+        .await?;
     files
         .audit("upload", json!({"path": target, "bytes": bytes}))
         .await;
@@ -207,8 +203,16 @@ impl TempFile {
         }
     }
 
-    pub fn keep(mut self) {
+    /// Moves the finished temporary file onto `target`, atomically replacing what is there when
+    /// `replace` (else a plain rename, which fails rather than overwrite), and keeps it.
+    pub async fn commit(mut self, sftp: &Sftp, target: &str, replace: bool) -> ApiResult<()> {
+        if replace {
+            sftp.replace(&self.path, target).await?;
+        } else {
+            sftp.rename(&self.path, target).await?;
+        }
         self.cleanup = None;
+        Ok(())
     }
 }
 
@@ -250,7 +254,7 @@ impl Files {
         let mapped = self.sftp().fail(e, path);
         let generic = matches!(&mapped, ApiError::Coded { code, .. } if *code == codes::SFTP_ERROR);
         if generic {
-            let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or(".");
+            let parent = split_parent(path).map(|(p, _)| p).unwrap_or(".");
             if self
                 .sftp()
                 .free_bytes(parent)

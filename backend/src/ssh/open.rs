@@ -58,11 +58,7 @@ async fn connect_and_pin(
         r = connect(targets, timeouts(&state.config)) => r?,
         _ = state.shutdown.cancelled() => return Err(SshError::ShuttingDown),
     };
-    for (hop, key) in hops.iter().zip(&connection.presented) {
-        if hop.host_key_fingerprint.is_none() {
-            pin_first_use(state, actor, hop, key).await?;
-        }
-    }
+    pin_new_keys(state, actor, &hops, &connection).await?;
     Ok(connection)
 }
 
@@ -99,12 +95,8 @@ pub async fn test(state: &AppState, actor: &Actor, server: &server::Model) -> Te
         report.push(line);
     }
     if let Ok(connection) = &result {
-        for (hop, key) in hops.iter().zip(&connection.presented) {
-            if hop.host_key_fingerprint.is_none() {
-                if let Err(e) = pin_first_use(state, actor, hop, key).await {
-                    tracing::warn!(server_id = hop.id, error = %e, "pin during a test failed");
-                }
-            }
+        if let Err(e) = pin_new_keys(state, actor, &hops, connection).await {
+            tracing::warn!(server_id = server.id, error = %e, "pin during a test failed");
         }
         let _ = connection
             .handle
@@ -194,6 +186,21 @@ async fn chain(state: &AppState, server: &server::Model) -> Result<Vec<server::M
     }
     hops.reverse();
     Ok(hops)
+}
+
+/// Pins every hop of a fresh connection that had no pin yet, stopping at the first conflict.
+async fn pin_new_keys(
+    state: &AppState,
+    actor: &Actor,
+    hops: &[server::Model],
+    connection: &Connection,
+) -> Result<(), SshError> {
+    for (hop, key) in hops.iter().zip(&connection.presented) {
+        if hop.host_key_fingerprint.is_none() {
+            pin_first_use(state, actor, hop, key).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Trust on first use for one hop: pin the key it presented (audited). When another connection
