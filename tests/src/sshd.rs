@@ -362,7 +362,19 @@ impl Sshd {
     /// touching any known_hosts file. Append the remote command. It runs in the root namespace,
     /// so it reaches an sshd in a namespace only if that namespace is routed from there.
     pub fn ssh_command(&self) -> Command {
-        let mut cmd = Command::new("ssh");
+        self.client_command("ssh", &["-p"])
+    }
+
+    /// OpenSSH's `sftp` client, set up like [`Sshd::ssh_command`], running the batch of commands
+    /// it reads on stdin (`-b -`).
+    pub fn sftp_batch_command(&self) -> Command {
+        self.client_command("sftp", &["-b", "-", "-P"])
+    }
+
+    /// `program` (an OpenSSH client) with the key, no config, no known_hosts, quiet, and the
+    /// destination; `last_options` end with how that client spells the port option.
+    fn client_command(&self, program: &str, last_options: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.arg("-i")
             .arg(self.private_key_file())
             .args([
@@ -378,8 +390,8 @@ impl Sshd {
                 "UserKnownHostsFile=/dev/null",
                 "-o",
                 "LogLevel=ERROR",
-                "-p",
             ])
+            .args(last_options)
             .arg(self.port.to_string())
             .arg(format!("{TEST_USER}@{}", self.address));
         cmd

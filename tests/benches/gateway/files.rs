@@ -4,14 +4,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use gatehouse_tests::files::{
-    give_to_user, multipart_content_type, multipart_tail, part_head, Pattern, RemoteDir,
-};
-use gatehouse_tests::sshd::TEST_USER;
+use gatehouse_tests::files::{copy_events, give_to_user, pattern_part, Files, Pattern, RemoteDir};
 use gatehouse_tests::{Api, Gatehouse, Sshd};
 use reqwest::Method;
 use wire::files::CopyEvent;
@@ -44,28 +41,8 @@ async fn measured<F: std::future::Future<Output = ()>>(
 
 fn sftp_batch(sshd: &Sshd, batch: &str) -> f64 {
     let start = Instant::now();
-    let mut child = Command::new("sftp")
-        .arg("-i")
-        .arg(sshd.private_key_file())
-        .args([
-            "-F",
-            "/dev/null",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-b",
-            "-",
-            "-P",
-        ])
-        .arg(sshd.port().to_string())
-        .arg(format!("{TEST_USER}@127.0.0.1"))
+    let mut child = sshd
+        .sftp_batch_command()
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -80,6 +57,7 @@ fn sftp_batch(sshd: &Sshd, batch: &str) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Bytes of a `GET`, counted as they stream (never held: the files are GiBs).
 async fn download(api: &Api, url: &str) -> u64 {
     let resp = api
         .request(Method::GET, url)
@@ -95,49 +73,21 @@ async fn download(api: &Api, url: &str) -> u64 {
     got
 }
 
-async fn upload(api: &Api, server: i32, dir: &str, name: &str, pattern: &Pattern, len: u64) {
-    let head = part_head(name);
-    let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
-    let total = head.len() as u64 + len + tail.len() as u64;
-    let body = futures::stream::iter([Ok::<_, std::io::Error>(head)])
-        .chain(pattern.stream(len))
-        .chain(futures::stream::iter([Ok(tail)]));
-    let url = format!(
-        "/api/files/{server}/upload?path={}&overwrite=true",
-        gatehouse_tests::files::encode_query(dir)
-    );
-    let resp = api
-        .request(Method::POST, &url)
-        .header("content-type", multipart_content_type())
-        .header("content-length", total.to_string())
-        .body(reqwest::Body::wrap_stream(body))
-        .send()
-        .await
-        .expect("upload request");
-    assert_eq!(
-        resp.status().as_u16(),
-        200,
-        "upload: {:?}",
-        resp.text().await
-    );
+async fn upload(files: &Files, dir: &str, name: &str, pattern: &Pattern, len: u64) {
+    let (body, total) = pattern_part(name, pattern, len, None);
+    files.upload_body(dir, true, body, total).await.expect(200);
 }
 
-async fn copy(api: &Api, server: i32, source: &str, target_server: i32, target: &str) {
-    let body = serde_json::json!({"source_path": source, "target_server_id": target_server,
-        "target_path": target, "overwrite": true});
-    let resp = api
-        .request(Method::POST, &format!("/api/files/{server}/copy-to"))
-        .json(&body)
-        .send()
+async fn copy(files: &Files, source: &str, target_server: i32, target: &str) {
+    let resp = files
+        .copy_to(source, target_server, target, true)
         .await
-        .expect("copy request");
-    assert_eq!(resp.status().as_u16(), 200, "copy-to");
-    let text = resp.text().await.expect("copy events");
-    let last = text.lines().last().expect("a final copy event");
-    let event: CopyEvent = serde_json::from_str(last).expect("a copy event");
+        .expect(200);
+    let events = copy_events(&resp);
     assert!(
-        matches!(event, CopyEvent::Done { .. }),
-        "copy ended with {last}"
+        matches!(events.last(), Some(CopyEvent::Done { .. })),
+        "copy ended with {:?}",
+        events.last()
     );
 }
 
@@ -150,15 +100,16 @@ pub async fn run(
     runs: usize,
 ) -> Rows {
     let size = mb << 20;
+    let files = Files::new(admin, server);
     let pattern = Pattern::new();
     let scratch = RemoteDir::new();
     let file = scratch.at("big.bin");
     pattern.write_file(&file, size);
     give_to_user(&file);
-    let q = |p: &Path| gatehouse_tests::files::encode_query(p.to_str().expect("utf-8 path"));
+    let utf8 = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
 
     eprintln!("bench: files: download {mb} MiB ({runs} runs each)");
-    let url = format!("/api/files/{server}/download?path={}", q(&file));
+    let url = files.url("download", &[&utf8(&file)]);
     let (mut gw, mut ssh, mut peak) = (Vec::new(), Vec::new(), 0);
     for _ in 0..runs {
         let (rate, grew) = measured(gh, size, async {
@@ -177,12 +128,7 @@ pub async fn run(
     let (mut gw, mut ssh, mut peak) = (Vec::new(), Vec::new(), 0);
     for _ in 0..runs {
         let dir = up.to_str().expect("utf-8").to_owned();
-        let (rate, grew) = measured(
-            gh,
-            size,
-            upload(admin, server, &dir, "in.bin", &pattern, size),
-        )
-        .await;
+        let (rate, grew) = measured(gh, size, upload(&files, &dir, "in.bin", &pattern, size)).await;
         gw.push(rate);
         peak = peak.max(grew);
         let secs = sftp_batch(
@@ -202,7 +148,7 @@ pub async fn run(
         pattern.write_file(&part, size / parts);
         give_to_user(&part);
     }
-    let zip_url = format!("/api/files/{server}/download-zip?path={}", q(&folder));
+    let zip_url = files.url("download-zip", &[&utf8(&folder)]);
     let (zip_rate, zip_peak) = measured(gh, size, async {
         let got = download(admin, &zip_url).await;
         assert!(got >= size / parts * parts, "the ZIP is {got} bytes");
@@ -220,8 +166,7 @@ pub async fn run(
         gh,
         size,
         copy(
-            admin,
-            server,
+            &files,
             file.to_str().expect("utf-8"),
             target,
             landing.to_str().expect("utf-8"),

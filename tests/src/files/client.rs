@@ -3,6 +3,8 @@
 //! names included, streamed for multi-GB files, or cut off mid-body on a raw connection.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -249,14 +251,8 @@ impl Files {
         pattern: &Pattern,
         len: u64,
     ) -> reqwest::Result<Response> {
-        let head = part_head(name);
-        let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
-        let total = head.len() as u64 + len + tail.len() as u64;
-        let body = futures::stream::iter([Ok::<_, io::Error>(head)])
-            .chain(pattern.stream(len))
-            .chain(futures::stream::iter([Ok(tail)]));
-        self.try_upload_body(dir, false, reqwest::Body::wrap_stream(body), total)
-            .await
+        let (body, total) = pattern_part(name, pattern, len, None);
+        self.try_upload_body(dir, false, body, total).await
     }
 
     /// Like `try_upload_pattern`, but the body stops flowing (without ending) once `hold` is set:
@@ -268,25 +264,10 @@ impl Files {
         name: &str,
         pattern: &Pattern,
         len: u64,
-        hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        hold: Arc<AtomicBool>,
     ) -> reqwest::Result<Response> {
-        let head = part_head(name);
-        let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
-        let total = head.len() as u64 + len + tail.len() as u64;
-        let held = pattern.stream(len).then(move |chunk| {
-            let hold = hold.clone();
-            async move {
-                if hold.load(std::sync::atomic::Ordering::SeqCst) {
-                    futures::future::pending::<()>().await;
-                }
-                chunk
-            }
-        });
-        let body = futures::stream::iter([Ok::<_, io::Error>(head)])
-            .chain(held)
-            .chain(futures::stream::iter([Ok(tail)]));
-        self.try_upload_body(dir, false, reqwest::Body::wrap_stream(body), total)
-            .await
+        let (body, total) = pattern_part(name, pattern, len, Some(hold));
+        self.try_upload_body(dir, false, body, total).await
     }
 
     /// `POST upload` with a ready multipart body of `len` bytes.
@@ -432,4 +413,31 @@ pub fn part_head(filename: &str) -> Vec<u8> {
 /// The closing delimiter (after the last part's `\r\n`).
 pub fn multipart_tail() -> Vec<u8> {
     format!("--{BOUNDARY}--\r\n").into_bytes()
+}
+
+/// A whole multipart upload body holding one part `name` with the first `len` bytes of
+/// `pattern`, streamed, and its length. With `hold`, the bytes stop flowing (the body never
+/// ends) once the flag is set.
+pub fn pattern_part(
+    name: &str,
+    pattern: &Pattern,
+    len: u64,
+    hold: Option<Arc<AtomicBool>>,
+) -> (reqwest::Body, u64) {
+    let head = part_head(name);
+    let tail = [b"\r\n".as_slice(), &multipart_tail()].concat();
+    let total = head.len() as u64 + len + tail.len() as u64;
+    let held = pattern.stream(len).then(move |chunk| {
+        let hold = hold.clone();
+        async move {
+            if hold.is_some_and(|h| h.load(Ordering::SeqCst)) {
+                futures::future::pending::<()>().await;
+            }
+            chunk
+        }
+    });
+    let body = futures::stream::iter([Ok::<_, io::Error>(head)])
+        .chain(held)
+        .chain(futures::stream::iter([Ok(tail)]));
+    (reqwest::Body::wrap_stream(body), total)
 }

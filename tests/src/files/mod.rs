@@ -13,7 +13,8 @@ mod tmpfs;
 
 pub use answers::{copy_events, unzip, ContentDisposition, ZipEntry, ZipKind};
 pub use client::{
-    encode_query, multipart_content_type, multipart_tail, part_head, Download, Files, BOUNDARY,
+    encode_query, multipart_content_type, multipart_tail, part_head, pattern_part, Download, Files,
+    BOUNDARY,
 };
 pub use pattern::{Pattern, PatternCheck, PATTERN_CHUNK};
 pub use remote_dir::{
