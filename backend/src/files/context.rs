@@ -86,6 +86,20 @@ impl Files {
         Ok(canonical)
     }
 
+    /// `resolve` for a path that may not exist yet: `None` when nothing is there. (OpenSSH's
+    /// `realpath` also resolves a path whose last component does not exist, so existence is
+    /// checked, not inferred from the resolution.)
+    pub async fn resolve_existing(&self, path: &str) -> ApiResult<Option<String>> {
+        match self.resolve(path).await {
+            Ok(canonical) if self.sftp().try_lstat(&canonical).await?.is_some() => {
+                Ok(Some(canonical))
+            }
+            Ok(_) => Ok(None),
+            Err(ApiError::Coded { code, .. }) if code == codes::NOT_FOUND => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Resolves the parent of `path` and appends its final name unresolved, so the result names
     /// the entry itself (a symlink, not its target). The parent must exist.
     pub async fn locate(&self, path: &str) -> ApiResult<Located> {

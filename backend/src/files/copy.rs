@@ -14,7 +14,7 @@ use bytes::Bytes;
 use russh_sftp::protocol::OpenFlags;
 use serde_json::json;
 use tokio::sync::mpsc;
-use wire::files::{codes, CopyEvent, CopyRequest, EntryKind};
+use wire::files::{CopyEvent, CopyRequest, EntryKind};
 
 use super::context::{Access, Files};
 use super::handlers::{basename, exists};
@@ -111,30 +111,15 @@ pub async fn copy_to(
 
 /// Where the copy lands: inside `requested` when that is a directory, else at `requested`.
 async fn target_path(dst: &Files, requested: &str, source: &str) -> ApiResult<String> {
-    // (OpenSSH's `realpath` also resolves a path whose last component does not exist yet.)
-    let resolved = match dst.resolve(requested).await {
-        Ok(path) if dst.sftp().try_lstat(&path).await?.is_none() => Err(ApiError::coded(
-            StatusCode::NOT_FOUND,
-            codes::NOT_FOUND,
-            path,
-        )),
-        other => other,
+    let Some(existing) = dst.resolve_existing(requested).await? else {
+        return Ok(dst.locate(requested).await?.path);
     };
-    match resolved {
-        Ok(dir) => {
-            let a = dst.sftp().stat(&dir).await?;
-            if super::entry::kind(&a) == EntryKind::Dir {
-                let inside = join(&dir, &basename(source));
-                dst.roots().check(&inside)?;
-                Ok(inside)
-            } else {
-                Ok(dir)
-            }
-        }
-        Err(ApiError::Coded { code, .. }) if code == codes::NOT_FOUND => {
-            Ok(dst.locate(requested).await?.path)
-        }
-        Err(e) => Err(e),
+    if super::entry::kind(&dst.sftp().stat(&existing).await?) == EntryKind::Dir {
+        let inside = join(&existing, &basename(source));
+        dst.roots().check(&inside)?;
+        Ok(inside)
+    } else {
+        Ok(existing)
     }
 }
 

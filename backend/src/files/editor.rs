@@ -104,13 +104,7 @@ pub async fn write(
     let files = Files::open(&state, &user, server_id, Access::Write).await?;
     // An existing file is written where it really is (through a symlink); a new one beside its
     // resolved parent.
-    // (OpenSSH's `realpath` also resolves a path whose last component does not exist yet.)
-    let existing = match files.resolve(&req.path).await {
-        Ok(canonical) if files.sftp().try_lstat(&canonical).await?.is_some() => Some(canonical),
-        Ok(_) => None,
-        Err(ApiError::Coded { code, .. }) if code == codes::NOT_FOUND => None,
-        Err(e) => return Err(e),
-    };
+    let existing = files.resolve_existing(&req.path).await?;
     let (target, parent, name, mode) = match &existing {
         Some(path) => {
             let attrs = files.sftp().stat(path).await?;
