@@ -44,6 +44,16 @@ pub struct Config {
     pub ssh_keepalive_secs: u64,
     /// Seconds open terminals get to close cleanly on shutdown.
     pub shutdown_grace_secs: u64,
+    /// `tofu` (default): a host's first key is pinned; `strict`: an admin approves it first.
+    pub host_key_policy: HostKeyPolicy,
+    /// Seconds a pooled SSH connection with no terminal, SFTP session or forwarded hop on it
+    /// may stay open before it is closed.
+    pub ssh_pool_idle_secs: u64,
+    /// Most SSH connections the gateway holds open at once (all users, servers and bastions).
+    pub ssh_pool_max_connections: usize,
+    /// Channels (terminals, SFTP sessions, hops forwarded through it) one SSH connection
+    /// carries before another is opened; below OpenSSH's default `MaxSessions` of 10.
+    pub ssh_channels_per_connection: usize,
     /// Seconds a pooled SFTP session may sit unused before it is closed.
     pub files_pool_idle_secs: u64,
     /// Most pooled SFTP sessions (one per user and server) at once.
@@ -54,6 +64,27 @@ pub struct Config {
     pub files_pipeline_depth: usize,
     /// Largest file the editor opens or saves, in bytes.
     pub files_edit_max_bytes: u64,
+    /// Probe every server's reachability (only the replica holding the monitor lease does).
+    pub monitor_enabled: bool,
+    /// Seconds between the starts of two probe rounds.
+    pub monitor_interval_secs: u64,
+    /// Seconds one step of a probe (TCP connect, SSH handshake, each hop) may take.
+    pub monitor_timeout_secs: u64,
+    /// Servers probed at the same time.
+    pub monitor_concurrency: usize,
+    /// Failed probes in a row before a server counts as offline (one success brings it back).
+    pub monitor_failures_before_offline: u32,
+}
+
+/// How a host's first key becomes trusted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HostKeyPolicy {
+    /// Trust on first use: the first key seen is pinned (audited).
+    #[default]
+    Tofu,
+    /// The first key seen is held for an admin to approve; nothing is sent to the host until then.
+    Strict,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -82,11 +113,20 @@ impl Default for Config {
             ssh_auth_timeout_secs: 15,
             ssh_keepalive_secs: 30,
             shutdown_grace_secs: 5,
+            host_key_policy: HostKeyPolicy::Tofu,
+            ssh_pool_idle_secs: 300,
+            ssh_pool_max_connections: 2048,
+            ssh_channels_per_connection: 8,
             files_pool_idle_secs: 300,
             files_pool_max_sessions: 1024,
             files_request_timeout_secs: 30,
             files_pipeline_depth: 16,
             files_edit_max_bytes: 5 << 20,
+            monitor_enabled: true,
+            monitor_interval_secs: 60,
+            monitor_timeout_secs: 10,
+            monitor_concurrency: 16,
+            monitor_failures_before_offline: 2,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The tree reads like the feature list: `auth/` (who is calling), `users/`, `servers/` (the
 //! registry), `ssh/` (outbound connections and host-key trust), `terminal/` (browser terminals),
-//! `audit/`, `crypto/`, `db/` (storage), `web/` (the HTTP edge), `config.rs` and `serve.rs`.
+//! `monitor/` (reachability probes), `audit/`, `crypto/`, `db/` (storage), `web/` (the HTTP
+//! edge), `config.rs` and `serve.rs`.
 
 mod audit;
 mod auth;
@@ -11,6 +12,7 @@ mod crypto;
 mod db;
 mod error;
 mod files;
+mod monitor;
 mod serve;
 mod servers;
 mod ssh;

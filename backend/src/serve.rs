@@ -12,6 +12,8 @@ use crate::auth::bootstrap;
 use crate::config::Config;
 use crate::crypto::{master_key, vault::Vault};
 use crate::files::SftpPool;
+use crate::monitor::{self, MonitorHandle};
+use crate::ssh::SshPool;
 use crate::state::AppState;
 use crate::terminal::registry::TerminalRegistry;
 use crate::{db, web};
@@ -36,15 +38,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         db,
         vault: Arc::new(Vault::from_master(&master)),
         terminals: TerminalRegistry::default(),
+        ssh_pool: SshPool::new(
+            Duration::from_secs(config.ssh_pool_idle_secs),
+            config.ssh_pool_max_connections,
+            config.ssh_channels_per_connection,
+        ),
         sftp_pool: SftpPool::new(
             Duration::from_secs(config.files_pool_idle_secs),
             config.files_pool_max_sessions,
         ),
         shutdown: shutdown.clone(),
         instance_id: uuid::Uuid::new_v4().to_string().into(),
+        monitor: MonitorHandle::new(),
         config: Arc::new(config),
     };
     tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));
+    let monitor = tokio::spawn(monitor::run(state.clone()));
+    tokio::spawn(state.ssh_pool.clone().run_reaper(shutdown.clone()));
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.bind))?;
@@ -73,6 +83,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "terminals did not close in time"
         );
         state.terminals.log_remaining();
+    }
+    // The monitor stops with `shutdown` and releases its lease, so another replica takes over
+    // at its next attempt rather than after the lease expires.
+    if tokio::time::timeout(Duration::from_secs(10), monitor)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the monitor did not stop in time; its lease will expire");
     }
     state.db.clone().close().await.ok();
     tracing::info!("stopped");

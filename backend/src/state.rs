@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::crypto::vault::Vault;
 use crate::files::SftpPool;
+use crate::monitor::MonitorHandle;
+use crate::ssh::SshPool;
 use crate::terminal::registry::TerminalRegistry;
 
 #[derive(Clone)]
@@ -17,9 +19,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub vault: Arc<Vault>,
     pub terminals: TerminalRegistry,
+    /// SSH connections per (user, server), shared by that user's terminals and SFTP session.
+    pub ssh_pool: SshPool,
     /// SFTP sessions per (user, server), shared by that user's file requests.
     pub sftp_pool: SftpPool,
     /// Cancelled when the process begins shutting down; live terminals watch it.
     pub shutdown: CancellationToken,
     pub instance_id: Arc<str>,
+    /// This replica's connectivity-monitor role and its event channel.
+    pub monitor: MonitorHandle,
 }

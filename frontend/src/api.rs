@@ -249,6 +249,43 @@ pub async fn clear_host_key(id: i32) -> ApiResult<()> {
     delete(&format!("api/servers/{id}/host-key")).await
 }
 
+/// The pinned host key and any key awaiting approval (admins).
+pub async fn host_key(id: i32) -> ApiResult<wire::servers::HostKeyView> {
+    get(&format!("api/servers/{id}/host-key")).await
+}
+
+/// Approves the key awaiting approval, named by the fingerprint the admin saw.
+pub async fn approve_host_key(
+    id: i32,
+    fingerprint: String,
+) -> ApiResult<wire::servers::HostKeyView> {
+    send(
+        Method::Post,
+        &format!("api/servers/{id}/host-key/approve"),
+        &wire::servers::ApproveHostKey { fingerprint },
+    )
+    .await
+}
+
+/// The connectivity monitor's state of every server the user may see.
+pub async fn server_statuses() -> ApiResult<Vec<wire::monitor::ServerStatus>> {
+    get("api/servers/status").await
+}
+
+/// Creates servers from another tool's configuration (admins); a dry run only reports.
+pub async fn import_servers(
+    body: &wire::servers::ImportRequest,
+) -> ApiResult<wire::servers::ImportResponse> {
+    send(Method::Post, "api/servers/import", body).await
+}
+
+/// Pins host keys from an OpenSSH `known_hosts` file (admins; `dry_run` previews).
+pub async fn import_known_hosts(
+    body: &wire::servers::KnownHostsImportRequest,
+) -> ApiResult<wire::servers::KnownHostsImportReport> {
+    send(Method::Post, "api/servers/known-hosts", body).await
+}
+
 /// Terminal WebSocket URL for a server, opened at the given grid size.
 pub fn terminal_ws_url(server_id: i32, cols: u16, rows: u16) -> String {
     ws_url(&format!(

@@ -28,6 +28,9 @@ pub struct Bastion {
     pub bastion: Sshd,
     /// Reachable only from the bastion, on [`Bastion::private_address`].
     pub private: Sshd,
+    /// With [`Bastion::start_deep`]: a third host, on the private namespace's own loopback
+    /// (`127.0.0.1:22` there), so only the private host can reach it — a three-hop chain.
+    pub deep: Option<Sshd>,
     net: Net,
 }
 
@@ -45,8 +48,17 @@ impl Bastion {
         Bastion {
             bastion,
             private,
+            deep: None,
             net,
         }
+    }
+
+    /// [`Bastion::start`], plus a third host only the private host can reach: gateway →
+    /// bastion → private → deep.
+    pub fn start_deep() -> Bastion {
+        let mut net = Bastion::start();
+        net.deep = Some(Sshd::start_in(&net.net.private_ns, "127.0.0.1", ""));
+        net
     }
 
     /// The bastion's address on its link to the root namespace (where its sshd listens).

@@ -163,7 +163,12 @@ impl Sshd {
     /// Start an sshd on a free loopback port that accepts the test user by password and by
     /// either key.
     pub fn start() -> Sshd {
-        let mut sshd = Sshd::prepare(None, "127.0.0.1", "");
+        Sshd::start_with("")
+    }
+
+    /// [`Sshd::start`] with `extra_config` appended to `sshd_config` (e.g. `MaxSessions 2`).
+    pub fn start_with(extra_config: &str) -> Sshd {
+        let mut sshd = Sshd::prepare(None, "127.0.0.1", extra_config);
         for _ in 0..10 {
             sshd.port = crate::free_port();
             if sshd.launch() {
@@ -175,7 +180,7 @@ impl Sshd {
 
     /// Start the same sshd inside the network namespace `netns`, listening on `address:22` (an
     /// address of that namespace, so the port is its own). `extra_config` is appended to
-    /// `sshd_config` (e.g. `PermitOpen …`).
+    /// `sshd_config`, ahead of the defaults so it wins (e.g. `PermitOpen …`).
     pub fn start_in(netns: &str, address: &str, extra_config: &str) -> Sshd {
         let mut sshd = Sshd::prepare(Some(netns), address, extra_config);
         sshd.port = 22;
@@ -243,10 +248,23 @@ impl Sshd {
     }
 
     /// Give sshd a brand-new host key and restart it on the same port, as a re-imaged host (or a
-    /// man in the middle) would look.
+    /// man in the middle) would look: established connections are gone too.
     pub fn replace_host_key(&mut self) {
+        self.kill_connections();
         self.shutdown();
         self.generate_host_key();
+        self.restart();
+    }
+
+    /// Stop sshd, as a host that went down would look: its port refuses connections until
+    /// [`Sshd::restart`].
+    pub fn stop(&mut self) {
+        self.shutdown();
+    }
+
+    /// Start sshd again on the same port, with the same host key (unless it was replaced).
+    pub fn restart(&mut self) {
+        self.shutdown();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.launch() {
             assert!(
@@ -428,8 +446,10 @@ impl Sshd {
         let dir = self.dir.path().display();
         let address = &self.address;
         let extra = &self.extra_config;
+        // sshd keeps the first value it reads for a keyword: `extra` comes first to win.
         let cfg = format!(
-            "ListenAddress {address}\n\
+            "{extra}\n\
+             ListenAddress {address}\n\
              HostKey {dir}/hostkey\n\
              PidFile {dir}/sshd.pid\n\
              AuthorizedKeysFile {dir}/authkeys/%u\n\
@@ -446,8 +466,7 @@ impl Sshd {
              AllowTcpForwarding yes\n\
              MaxStartups 1000\n\
              MaxSessions 100\n\
-             Subsystem sftp internal-sftp\n\
-             {extra}\n"
+             Subsystem sftp internal-sftp\n"
         );
         let path = self.dir.path().join("sshd_config");
         fs::write(&path, cfg).expect("write sshd_config");

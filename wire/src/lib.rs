@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod files;
+pub mod monitor;
 pub mod servers;
 pub mod terminal;
 pub mod users;

@@ -83,8 +83,38 @@ pub struct ServerView {
     pub record_sessions: Option<bool>,
     /// `SHA256:…` fingerprint of the pinned host key, once the first connection pinned one.
     pub host_key_fingerprint: Option<String>,
+    /// Strict host-key policy: the fingerprint of the key the host presented, awaiting an
+    /// admin's approval (`POST /api/servers/{id}/host-key/approve`).
+    #[serde(default)]
+    pub host_key_pending: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// `GET /api/servers/{id}/host-key` (admins): the pinned key and any key awaiting approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostKeyView {
+    pub server_id: i32,
+    /// `tofu` or `strict`: how a first key becomes trusted on this gateway.
+    pub policy: String,
+    pub pinned: Option<HostKey>,
+    pub pending: Option<HostKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostKey {
+    /// `SHA256:…`
+    pub fingerprint: String,
+    /// The OpenSSH public-key line (`ssh-ed25519 AAAA…`).
+    pub openssh: String,
+    /// When it was pinned, or (pending) last presented. RFC 3339.
+    pub at: Option<String>,
+}
+
+/// `POST /api/servers/{id}/host-key/approve`: the fingerprint the admin saw and approves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproveHostKey {
+    pub fingerprint: String,
 }
 
 /// `POST /api/servers/{id}/test`: each hop of the server's chain (bastions first, the server
@@ -113,4 +143,121 @@ pub struct HopResult {
     /// `host_key_mismatch`, `timeout`, `forwarding_prohibited`, …).
     pub code: Option<String>,
     pub error: Option<String>,
+}
+
+/// `POST /api/servers/import` (admins): servers read from another tool's configuration. Imported
+/// servers carry no credential; an admin adds one in the server form afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    /// What `config` is: [`ImportRequest::OPENSSH_CONFIG`]; anything else is refused with
+    /// `unsupported_format`.
+    pub format: String,
+    /// The configuration text (at most 1 MiB).
+    pub config: String,
+    /// The group every imported server gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The SSH user for hosts whose configuration names none (otherwise they are skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_username: Option<String>,
+    /// Check and report everything, store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ImportRequest {
+    /// An OpenSSH client configuration (`~/.ssh/config`).
+    pub const OPENSSH_CONFIG: &'static str = "openssh_config";
+}
+
+/// The answer to an import (or to its dry run, where `id` and `jump_via_id` are provisional: they
+/// show the links but are not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ImportResponse {
+    /// In the order they were created: every jump host before the servers behind it.
+    pub created: Vec<ImportedServer>,
+    pub skipped: Vec<SkippedHost>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedServer {
+    pub id: i32,
+    pub name: String,
+    pub hostname: String,
+    pub port: u16,
+    pub username: String,
+    pub jump_via_id: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedHost {
+    pub name: String,
+    pub reason: String,
+}
+
+// --- known_hosts import -----------------------------------------------------------------------
+
+/// `POST /api/servers/known-hosts` (admins): pin registered servers' host keys from an OpenSSH
+/// `known_hosts` file. `replace` overwrites pins that differ; `dry_run` reports and writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHostsImportRequest {
+    pub known_hosts: String,
+    #[serde(default)]
+    pub replace: bool,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What an import did (or, on a dry run, would do) with every registered server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHostsImportReport {
+    pub pinned: Vec<KnownHostsPinned>,
+    pub unchanged: Vec<KnownHostsUnchanged>,
+    pub conflicts: Vec<KnownHostsConflict>,
+    /// Servers the file lists no usable key for.
+    pub unmatched_servers: usize,
+    /// Lines skipped (`line N: …`) and other remarks.
+    pub warnings: Vec<String>,
+}
+
+/// A server whose pin was set (or replaced) from the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHostsPinned {
+    pub server_id: i32,
+    pub name: String,
+    /// `SHA256:…` of the key pinned now.
+    pub fingerprint: String,
+    /// The key's type, the one Gatehouse negotiates first among the file's (`ssh-ed25519`, …).
+    pub key_type: String,
+    /// The pin it replaced (`replace: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_fingerprint: Option<String>,
+}
+
+/// A server already pinned to a key the file lists for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHostsUnchanged {
+    pub server_id: i32,
+    pub name: String,
+}
+
+/// A server left as it was: its pin differs from the file (`reason` = [`Self::DIFFERENT_KEY`]),
+/// the key involved is `@revoked` ([`Self::REVOKED`]), or its pin changed while importing
+/// ([`Self::CHANGED_DURING_IMPORT`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHostsConflict {
+    pub server_id: i32,
+    pub name: String,
+    /// The fingerprint pinned now, if any.
+    pub pinned: Option<String>,
+    /// The fingerprint the file offers.
+    pub file: String,
+    pub reason: String,
+}
+
+impl KnownHostsConflict {
+    pub const DIFFERENT_KEY: &'static str = "different_key";
+    pub const REVOKED: &'static str = "revoked";
+    pub const CHANGED_DURING_IMPORT: &'static str = "changed_during_import";
 }

@@ -40,6 +40,10 @@ pub const ACK_EVERY: u64 = FLOW_WINDOW / 4;
 pub mod codes {
     pub const AUTH_FAILED: &str = "auth_failed";
     pub const HOST_KEY_MISMATCH: &str = "host_key_mismatch";
+    /// Strict host-key policy: the host's key awaits an admin's approval.
+    pub const HOST_KEY_UNAPPROVED: &str = "host_key_unapproved";
+    /// The gateway's SSH connection pool is full.
+    pub const TOO_MANY_CONNECTIONS: &str = "too_many_connections";
     pub const UNREACHABLE: &str = "unreachable";
     pub const TIMEOUT: &str = "timeout";
     pub const SSH_ERROR: &str = "ssh_error";

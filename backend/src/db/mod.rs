@@ -2,7 +2,9 @@
 //! and one sea-orm entity per table. Services use the entities; handlers never do.
 
 pub mod audit_entry;
+pub mod lease;
 pub mod server;
+pub mod server_status;
 pub mod session;
 pub mod user;
 

@@ -29,6 +29,10 @@ pub struct Model {
     pub host_key_fingerprint: Option<String>,
     pub host_key_openssh: Option<String>,
     pub host_key_pinned_at: Option<DateTimeUtc>,
+    /// Strict policy: the key the host presented, awaiting an admin's approval.
+    pub pending_host_key_fingerprint: Option<String>,
+    pub pending_host_key_openssh: Option<String>,
+    pub pending_host_key_seen_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

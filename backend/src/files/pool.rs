@@ -1,9 +1,10 @@
 //! SFTP sessions pooled per (user, server).
 //!
 //! A file manager makes many small requests (list, stat, preview) in bursts; an SSH handshake and
-//! authentication for each would cost more than the work. So each user keeps one SSH connection
-//! with one SFTP channel per server, shared by their concurrent requests (SFTP multiplexes them
-//! by request id), closed after `files_pool_idle_secs` without use. Sessions are never shared
+//! authentication for each would cost more than the work. So each user keeps one SFTP channel
+//! per server, on their pooled SSH connection to it (`ssh::pool`, shared with their terminals),
+//! used by all their concurrent requests (SFTP multiplexes them by request id) and closed after
+//! `files_pool_idle_secs` without use. Sessions are never shared
 //! between users: each is authenticated with the server's stored credential but audited and
 //! authorised per user, and one user's load or failure cannot touch another's session.
 //!
@@ -17,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use russh::client::Handle;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::policy::Roots;
@@ -25,8 +25,7 @@ use super::sftp::{connection_lost, Sftp};
 use crate::audit::Actor;
 use crate::db::server;
 use crate::error::ApiError;
-use crate::ssh::host_key::HostKeyCheck;
-use crate::ssh::{self, SshError};
+use crate::ssh::{self, Lease, SshError};
 use crate::state::AppState;
 
 type Key = (i32, i32);
@@ -36,9 +35,8 @@ pub struct Pooled {
     pub sftp: Sftp,
     /// The server's allowed paths, canonicalised on this server when the session opened.
     pub roots: Roots,
-    ssh: Handle<HostKeyCheck>,
-    /// The bastions `ssh` runs through (jump chain), kept alive with it.
-    via: Vec<Handle<HostKeyCheck>>,
+    /// The user's pooled SSH connection carrying this session's channel.
+    ssh: Lease,
     server_updated_at: DateTime<Utc>,
     fingerprint: String,
     last_used: Mutex<Instant>,
@@ -61,7 +59,6 @@ impl Pooled {
     /// Still the same server record and still connected?
     fn fits(&self, server: &server::Model) -> bool {
         !self.ssh.is_closed()
-            && self.via.iter().all(|bastion| !bastion.is_closed())
             && !self.sftp.is_dead()
             && self.server_updated_at == server.updated_at
             && server
@@ -221,28 +218,20 @@ async fn probe(pooled: &Pooled) -> bool {
     )
 }
 
+/// Ends a session: once the last request using it is done, its SFTP channel closes and its
+/// lease on the SSH connection is returned (the connection itself stays pooled).
 fn close(old: Arc<Pooled>) {
-    tokio::spawn(async move {
-        let _ = old
-            .ssh
-            .disconnect(russh::Disconnect::ByApplication, "idle", "en")
-            .await;
-    });
+    drop(old);
 }
 
 async fn open(state: &AppState, actor: &Actor, server: &server::Model) -> Result<Pooled, ApiError> {
-    let connection = ssh::open(state, actor, server, "sftp")
+    let (lease, channel) = ssh::session_channel(state, actor, server, "sftp")
         .await
         .map_err(ssh_refusal)?;
-    let channel = connection
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(connection_lost)?;
-    channel
-        .request_subsystem(true, "sftp")
-        .await
-        .map_err(connection_lost)?;
+    if let Err(e) = channel.request_subsystem(true, "sftp").await {
+        let _ = channel.close().await;
+        return Err(connection_lost(e));
+    }
     let sftp = Sftp::start(
         channel.into_stream(),
         state.config.files_request_timeout_secs.max(1),
@@ -250,17 +239,12 @@ async fn open(state: &AppState, actor: &Actor, server: &server::Model) -> Result
     .await
     .map_err(|e| connection_lost(format!("starting SFTP: {e}")))?;
     let roots = Roots::canonical(&sftp, server).await;
-    let fingerprint = connection
-        .target_key()
-        .map(|k| k.fingerprint.clone())
-        .unwrap_or_default();
     Ok(Pooled {
         sftp,
         roots,
-        ssh: connection.handle,
+        fingerprint: lease.host_key().fingerprint.clone(),
+        ssh: lease,
         server_updated_at: server.updated_at,
-        fingerprint,
-        via: connection.via,
         last_used: Mutex::new(Instant::now()),
     })
 }

@@ -20,6 +20,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/servers/{id}", get(show).put(update).delete(remove))
         .route("/api/servers/{id}/host-key", delete(clear_host_key))
         .route("/api/servers/{id}/test", post(test_connection))
+        .merge(super::known_hosts_import::routes())
+        .merge(super::host_keys::routes())
+        .merge(super::import::routes())
 }
 
 async fn list(
@@ -41,7 +44,7 @@ async fn show(
 }
 
 /// What an audit row says about a server body: the settings, never the secrets.
-fn audit_details(id: i32, req: &ServerRequest) -> serde_json::Value {
+pub(super) fn audit_details(id: i32, req: &ServerRequest) -> serde_json::Value {
     json!({
         "server_id": id,
         "name": req.name,

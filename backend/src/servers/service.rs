@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use wire::servers::{AuthMethod, ServerRequest, ServerView};
 
@@ -53,6 +54,7 @@ pub fn view(m: &server::Model) -> ServerView {
         sftp_allowed_paths: json_list(&m.sftp_allowed_paths),
         record_sessions: m.record_sessions,
         host_key_fingerprint: m.host_key_fingerprint.clone(),
+        host_key_pending: m.pending_host_key_fingerprint.clone(),
         created_at: m.created_at.to_rfc3339(),
         updated_at: m.updated_at.to_rfc3339(),
     }
@@ -94,7 +96,7 @@ pub async fn get_visible(
 }
 
 async fn ensure_unique_name(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     name: &str,
     except: Option<i32>,
 ) -> Result<(), ApiError> {
@@ -112,7 +114,7 @@ async fn ensure_unique_name(
 
 /// Refuses a jump host that does not exist, or a chain that loops back or runs too deep.
 async fn check_jump_chain(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: Option<i32>,
     jump: Option<i32>,
 ) -> Result<(), ApiError> {
@@ -152,6 +154,17 @@ pub async fn create(
     req: ServerRequest,
 ) -> Result<server::Model, ApiError> {
     validate::check(&req, true)?;
+    insert(db, vault, &req).await
+}
+
+/// Stores a server whose body `validate::check` accepted, once its name is free and its jump
+/// chain sound. Takes any connection so an import can store many in one transaction; imported
+/// servers are checked without `creating` (their credential is added afterwards).
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    req: &ServerRequest,
+) -> Result<server::Model, ApiError> {
     ensure_unique_name(db, &req.name, None).await?;
     check_jump_chain(db, None, req.jump_via_id).await?;
     let now = Utc::now();
@@ -178,6 +191,9 @@ pub async fn create(
         host_key_fingerprint: Set(None),
         host_key_openssh: Set(None),
         host_key_pinned_at: Set(None),
+        pending_host_key_fingerprint: Set(None),
+        pending_host_key_openssh: Set(None),
+        pending_host_key_seen_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -324,4 +340,72 @@ pub fn credential(vault: &Vault, m: &server::Model) -> Result<Credential, Missin
             passphrase: open(&m.passphrase_enc),
         }),
     }
+}
+
+/// Strict policy: remembers the key an unpinned host presented, for an admin to approve.
+/// Returns whether it is news (no key was held, or a different one).
+pub async fn hold_host_key(
+    db: &DatabaseConnection,
+    id: i32,
+    fingerprint: &str,
+    openssh: &str,
+) -> Result<bool, ApiError> {
+    let result = server::Entity::update_many()
+        .col_expr(
+            server::Column::PendingHostKeyFingerprint,
+            fingerprint.into(),
+        )
+        .col_expr(server::Column::PendingHostKeyOpenssh, openssh.into())
+        .col_expr(server::Column::PendingHostKeySeenAt, Utc::now().into())
+        .filter(server::Column::Id.eq(id))
+        .filter(server::Column::HostKeyFingerprint.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(server::Column::PendingHostKeyFingerprint.is_null())
+                .add(server::Column::PendingHostKeyFingerprint.ne(fingerprint)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// An admin approves the held key: it becomes the pin, provided it is still the key held
+/// (`fingerprint` is what the admin saw) and no pin was set meanwhile.
+pub async fn approve_host_key(
+    db: &DatabaseConnection,
+    id: i32,
+    fingerprint: &str,
+) -> Result<bool, ApiError> {
+    let current = get(db, id).await?;
+    let (Some(held), Some(openssh)) = (
+        current.pending_host_key_fingerprint.as_deref(),
+        current.pending_host_key_openssh.clone(),
+    ) else {
+        return Ok(false);
+    };
+    if held != fingerprint || current.host_key_fingerprint.is_some() {
+        return Ok(false);
+    }
+    let result = server::Entity::update_many()
+        .col_expr(server::Column::HostKeyFingerprint, fingerprint.into())
+        .col_expr(server::Column::HostKeyOpenssh, openssh.into())
+        .col_expr(server::Column::HostKeyPinnedAt, Utc::now().into())
+        .col_expr(
+            server::Column::PendingHostKeyFingerprint,
+            Option::<String>::None.into(),
+        )
+        .col_expr(
+            server::Column::PendingHostKeyOpenssh,
+            Option::<String>::None.into(),
+        )
+        .col_expr(
+            server::Column::PendingHostKeySeenAt,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
+        .filter(server::Column::Id.eq(id))
+        .filter(server::Column::HostKeyFingerprint.is_null())
+        .filter(server::Column::PendingHostKeyFingerprint.eq(fingerprint))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

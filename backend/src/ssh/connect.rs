@@ -10,7 +10,7 @@ use russh::ChannelOpenFailure;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::host_key::{HostKeyCheck, PresentedKey};
+use super::host_key::{HostKeyCheck, PresentedKey, Trust};
 use super::SshError;
 use crate::crypto::Secret;
 use crate::servers::service::Credential;
@@ -23,8 +23,8 @@ pub struct Target {
     pub port: u16,
     pub username: String,
     pub credential: Credential,
-    /// The pinned `SHA256:…` fingerprint; `None` trusts (and reports) the first key seen.
-    pub pinned_fingerprint: Option<String>,
+    /// Which host key this hop may present.
+    pub trust: Trust,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -43,13 +43,6 @@ pub struct Connection {
     pub via: Vec<Handle<HostKeyCheck>>,
 }
 
-impl Connection {
-    /// The host key of the final hop.
-    pub fn target_key(&self) -> Option<&PresentedKey> {
-        self.presented.last()
-    }
-}
-
 fn client_config(timeouts: Timeouts) -> Arc<client::Config> {
     Arc::new(client::Config {
         // Keepalives notice a dead server; three missed ones end the connection.
@@ -61,16 +54,11 @@ fn client_config(timeouts: Timeouts) -> Arc<client::Config> {
     })
 }
 
-/// Connects through `hops` in order: the first over TCP, each next one over a `direct-tcpip`
-/// channel of the previous (so only the first hop must be reachable from the gateway). Every hop
-/// is authenticated with its own credential and verified against its own pin; an error names
-/// the bastion it happened at.
-pub async fn connect(hops: Vec<Target>, timeouts: Timeouts) -> Result<Connection, SshError> {
-    let (result, _) = connect_timed(hops, timeouts).await;
-    result
-}
-
-/// `connect`, also reporting how long each hop that succeeded took (for the test endpoint).
+/// Connects through `hops` in order, afresh (no pooling: the test endpoint measures real
+/// connections): the first over TCP, each next one over a `direct-tcpip` channel of the
+/// previous (so only the first hop must be reachable from the gateway). Every hop is
+/// authenticated with its own credential and verified against its own pin; an error names the
+/// bastion it happened at. Also reports how long each hop that succeeded took.
 pub async fn connect_timed(
     hops: Vec<Target>,
     timeouts: Timeouts,
@@ -79,20 +67,15 @@ pub async fn connect_timed(
     let mut via: Vec<Handle<HostKeyCheck>> = Vec::new();
     let mut presented = Vec::new();
     let mut timings = Vec::new();
-    for (i, hop) in hops.into_iter().enumerate() {
-        let name = format!("{} ({}:{})", hop.name, hop.host, hop.port);
+    for (i, hop) in hops.iter().enumerate() {
         let started = std::time::Instant::now();
-        let step = match via.last() {
-            None => over_tcp(hop, timeouts).await,
-            Some(bastion) => through(bastion, hop, timeouts).await,
-        };
-        match step {
+        match login_hop(via.last(), hop, timeouts).await {
             Ok((handle, key)) => {
                 timings.push(started.elapsed());
                 presented.push(key);
                 via.push(handle);
             }
-            Err(e) => return (Err(if i < last { e.at_bastion(&name) } else { e }), timings),
+            Err(e) => return (Err(if i < last { hop.blame(e) } else { e }), timings),
         }
     }
     let Some(handle) = via.pop() else {
@@ -109,74 +92,98 @@ pub async fn connect_timed(
     (Ok(connection), timings)
 }
 
-async fn over_tcp(
-    target: Target,
+impl Target {
+    /// An error at this hop, when it is a bastion of the chain, names it.
+    pub fn blame(&self, e: SshError) -> SshError {
+        e.at_bastion(&format!("{} ({}:{})", self.name, self.host, self.port))
+    }
+}
+
+/// One hop: reach it (over TCP, or through `via`), verify its key, authenticate.
+pub async fn login_hop(
+    via: Option<&Handle<HostKeyCheck>>,
+    target: &Target,
     timeouts: Timeouts,
 ) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
+    let stream = dial(via, &target.host, target.port, timeouts).await?;
+    login(stream, target, timeouts).await
+}
+
+/// A byte stream to one hop: a TCP socket from the gateway, or a `direct-tcpip` channel.
+pub trait HopStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> HopStream for S {}
+
+/// Opens the byte stream to `host:port`: over TCP when `via` is `None`, otherwise over a
+/// `direct-tcpip` channel the bastion `via` opens to it.
+pub async fn dial(
+    via: Option<&Handle<HostKeyCheck>>,
+    host: &str,
+    port: u16,
+    timeouts: Timeouts,
+) -> Result<Box<dyn HopStream>, SshError> {
+    match via {
+        None => Ok(Box::new(over_tcp(host, port, timeouts).await?)),
+        Some(bastion) => Ok(Box::new(through(bastion, host, port, timeouts).await?)),
+    }
+}
+
+async fn over_tcp(host: &str, port: u16, timeouts: Timeouts) -> Result<TcpStream, SshError> {
     let unreachable = |reason: String| SshError::Unreachable {
-        host: target.host.clone(),
-        port: target.port,
+        host: host.to_owned(),
+        port,
         reason,
     };
-    let stream = timeout(
-        timeouts.connect,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| SshError::Timeout("connecting"))?
-    .map_err(|e| unreachable(e.to_string()))?;
+    let stream = timeout(timeouts.connect, TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| SshError::Timeout("connecting"))?
+        .map_err(|e| unreachable(e.to_string()))?;
     // Keystrokes are tiny writes: never let Nagle hold them back.
     stream
         .set_nodelay(true)
         .map_err(|e| unreachable(e.to_string()))?;
-    login(stream, target, timeouts).await
+    Ok(stream)
 }
 
-/// The next hop, over a `direct-tcpip` channel the bastion opens to it.
 async fn through(
     bastion: &Handle<HostKeyCheck>,
-    target: Target,
+    host: &str,
+    port: u16,
     timeouts: Timeouts,
-) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
+) -> Result<impl HopStream, SshError> {
     let opened = timeout(
         timeouts.connect,
-        bastion.channel_open_direct_tcpip(
-            target.host.clone(),
-            u32::from(target.port),
-            "127.0.0.1",
-            0,
-        ),
+        bastion.channel_open_direct_tcpip(host.to_owned(), u32::from(port), "127.0.0.1", 0),
     )
     .await
     .map_err(|_| SshError::Timeout("asking the bastion to connect"))?;
     let channel = opened.map_err(|e| match e {
         russh::Error::ChannelOpenFailure(ChannelOpenFailure::AdministrativelyProhibited) => {
             SshError::ForwardingProhibited {
-                host: target.host.clone(),
-                port: target.port,
+                host: host.to_owned(),
+                port,
             }
         }
         russh::Error::ChannelOpenFailure(why) => SshError::Unreachable {
-            host: target.host.clone(),
-            port: target.port,
+            host: host.to_owned(),
+            port,
             reason: format!("the bastion could not connect ({why:?})"),
         },
         other => SshError::from(other),
     })?;
-    login(channel.into_stream(), target, timeouts).await
+    Ok(channel.into_stream())
 }
 
-/// SSH handshake (with the host-key check) and authentication over an open byte stream.
-async fn login<S>(
-    stream: S,
-    target: Target,
+/// The SSH handshake alone: key exchange and the host-key check against `trust`, no
+/// authentication. The monitor's probe stops here; `login` goes on to authenticate.
+pub async fn handshake(
+    stream: Box<dyn HopStream>,
+    host: &str,
+    port: u16,
+    trust: Trust,
     timeouts: Timeouts,
-) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (handler, seen) = HostKeyCheck::new(target.host.clone(), target.pinned_fingerprint.clone());
-    let mut handle = timeout(
+) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
+    let (handler, seen) = HostKeyCheck::new(host.to_owned(), trust);
+    let handle = timeout(
         timeouts.connect,
         client::connect_stream(client_config(timeouts), stream, handler),
     )
@@ -184,8 +191,8 @@ where
     .map_err(|_| SshError::Timeout("during the SSH handshake"))?
     .map_err(|e| match e {
         SshError::Protocol(reason) => SshError::Unreachable {
-            host: target.host.clone(),
-            port: target.port,
+            host: host.to_owned(),
+            port,
             reason: format!("SSH handshake failed: {reason}"),
         },
         other => other,
@@ -195,7 +202,23 @@ where
         .ok()
         .and_then(|s| s.clone())
         .ok_or_else(|| SshError::Protocol("the server presented no host key".into()))?;
+    Ok((handle, presented))
+}
 
+/// Handshake (with the host-key check) and authentication over an open byte stream.
+async fn login(
+    stream: Box<dyn HopStream>,
+    target: &Target,
+    timeouts: Timeouts,
+) -> Result<(Handle<HostKeyCheck>, PresentedKey), SshError> {
+    let (mut handle, presented) = handshake(
+        stream,
+        &target.host,
+        target.port,
+        target.trust.clone(),
+        timeouts,
+    )
+    .await?;
     let result = timeout(
         timeouts.auth,
         authenticate(&mut handle, &target.username, &target.credential),

@@ -21,6 +21,17 @@ pub enum SshError {
         pinned: String,
         presented: String,
     },
+    #[error(
+        "{host} presented host key {} which no admin has approved yet (strict host-key \
+         policy); an admin must approve it first",
+        presented.fingerprint
+    )]
+    HostKeyUnapproved {
+        host: String,
+        presented: super::host_key::PresentedKey,
+    },
+    #[error("the gateway holds too many SSH connections; try again shortly")]
+    TooManyConnections,
     #[error("SSH authentication failed for user '{user}' (wrong password or key)")]
     AuthFailed { user: String },
     #[error("no usable credential is stored for this server")]
@@ -44,6 +55,8 @@ impl SshError {
             SshError::Unreachable { .. } => codes::UNREACHABLE,
             SshError::Timeout(_) => codes::TIMEOUT,
             SshError::HostKeyMismatch { .. } => codes::HOST_KEY_MISMATCH,
+            SshError::HostKeyUnapproved { .. } => codes::HOST_KEY_UNAPPROVED,
+            SshError::TooManyConnections => codes::TOO_MANY_CONNECTIONS,
             SshError::AuthFailed { .. } => codes::AUTH_FAILED,
             SshError::CredentialsMissing => codes::CREDENTIALS_MISSING,
             SshError::Protocol(_) => codes::SSH_ERROR,

@@ -15,19 +15,42 @@ pub struct PresentedKey {
     pub openssh: String,
 }
 
+/// Which key a host may present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Only the key with this `SHA256:…` fingerprint.
+    Pinned(String),
+    /// No pin yet and the policy is trust-on-first-use: accept, and the caller pins it.
+    FirstUse,
+    /// No pin yet and the policy is strict: refuse before any credential is sent; the caller
+    /// records the key for an admin to approve.
+    AwaitApproval,
+}
+
+impl Trust {
+    /// The trust for a host with `pinned` (or none) under the configured policy.
+    pub fn for_pin(pinned: Option<&String>, strict: bool) -> Trust {
+        match pinned {
+            Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
+            None if strict => Trust::AwaitApproval,
+            None => Trust::FirstUse,
+        }
+    }
+}
+
 pub struct HostKeyCheck {
     host: String,
-    pinned: Option<String>,
+    trust: Trust,
     seen: Arc<Mutex<Option<PresentedKey>>>,
 }
 
 impl HostKeyCheck {
-    pub fn new(host: String, pinned: Option<String>) -> (Self, Arc<Mutex<Option<PresentedKey>>>) {
+    pub fn new(host: String, trust: Trust) -> (Self, Arc<Mutex<Option<PresentedKey>>>) {
         let seen = Arc::new(Mutex::new(None));
         (
             HostKeyCheck {
                 host,
-                pinned,
+                trust,
                 seen: seen.clone(),
             },
             seen,
@@ -55,13 +78,17 @@ impl client::Handler for HostKeyCheck {
         if let Ok(mut seen) = self.seen.lock() {
             *seen = Some(presented.clone());
         }
-        match &self.pinned {
-            None => Ok(true),
-            Some(pinned) if *pinned == presented.fingerprint => Ok(true),
-            Some(pinned) => Err(SshError::HostKeyMismatch {
+        match &self.trust {
+            Trust::FirstUse => Ok(true),
+            Trust::Pinned(pinned) if *pinned == presented.fingerprint => Ok(true),
+            Trust::Pinned(pinned) => Err(SshError::HostKeyMismatch {
                 host: self.host.clone(),
                 pinned: pinned.clone(),
                 presented: presented.fingerprint,
+            }),
+            Trust::AwaitApproval => Err(SshError::HostKeyUnapproved {
+                host: self.host.clone(),
+                presented,
             }),
         }
     }

@@ -1,15 +1,21 @@
 //! Connecting to a registered server on behalf of a user: follow its jump chain, decrypt each
-//! hop's credential, connect with the configured deadlines, verify every hop's host key against
-//! its pin, pin on first use (audited), and audit a failure. Terminals and the SFTP pool both come through here, so trust is the same on
-//! every path.
+//! hop's credential, connect with the configured deadlines (reusing the user's pooled
+//! connections), verify every hop's host key against its pin, pin on first use or hold it for
+//! approval (audited), and audit a failure. Terminals, the SFTP pool and the test endpoint all
+//! come through here, so trust is the same on every path.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::connect::connect_timed;
+use russh::client::Msg;
+use russh::Channel;
+use tokio::time::timeout;
+
+use super::connect::{connect_timed, login_hop};
 use super::host_key::PresentedKey;
-use super::{connect, Connection, SshError, Target, Timeouts};
+use super::pool::Lease;
+use super::{trust, SshError, Target, Timeouts};
 use crate::audit::{self, Actor};
 use crate::config::Config;
 use crate::db::server;
@@ -25,15 +31,20 @@ pub fn timeouts(config: &Config) -> Timeouts {
     }
 }
 
-/// Opens an authenticated connection to `server`. `purpose` names the caller in audit rows
+/// A lease on an authenticated connection to `server` for `actor`: the user's pooled one when
+/// it is still open and current, otherwise a new one, tunnelled through the user's pooled
+/// bastion connections where it has a jump chain. `purpose` names the caller in audit rows
 /// (`terminal`, `sftp`): a failure is recorded as `<purpose>.connect_failed`.
 pub async fn open(
     state: &AppState,
     actor: &Actor,
     server: &server::Model,
     purpose: &str,
-) -> Result<Connection, SshError> {
-    let result = connect_and_pin(state, actor, server).await;
+) -> Result<Lease, SshError> {
+    let result = tokio::select! {
+        r = lease_chain(state, actor, server) => r,
+        _ = state.shutdown.cancelled() => Err(SshError::ShuttingDown),
+    };
     if let Err(e) = &result {
         audit::record(
             &state.db,
@@ -47,19 +58,84 @@ pub async fn open(
     result
 }
 
-async fn connect_and_pin(
+/// A new session channel (for a shell or a subsystem) to `server`, on a pooled connection.
+/// When the server refuses one more channel on a shared connection (its `MaxSessions`) or does
+/// not answer, that connection is retired and one new connection is tried.
+pub async fn session_channel(
     state: &AppState,
     actor: &Actor,
     server: &server::Model,
-) -> Result<Connection, SshError> {
+    purpose: &str,
+) -> Result<(Lease, Channel<Msg>), SshError> {
+    let wait = timeouts(&state.config).auth;
+    let mut retried = false;
+    loop {
+        let lease = open(state, actor, server, purpose).await?;
+        let failure = match timeout(wait, lease.handle().channel_open_session()).await {
+            Ok(Ok(channel)) => return Ok((lease, channel)),
+            Ok(Err(e)) => SshError::from(e),
+            Err(_) => SshError::Timeout("opening a channel"),
+        };
+        lease.retire();
+        if retried {
+            return Err(failure);
+        }
+        tracing::info!(server_id = server.id, error = %failure, "channel refused on a pooled connection; opening another");
+        retried = true;
+    }
+}
+
+/// Follows the chain from the deepest connection the user already has on it (the server's own,
+/// else the nearest bastion's), opening and pooling each missing hop in turn.
+async fn lease_chain(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+) -> Result<Lease, SshError> {
     let hops = chain(state, server).await?;
+    let pool = &state.ssh_pool;
+    let user = actor.user_id.unwrap_or_default();
+    let mut carrier = None;
+    let mut start = 0;
+    for i in (0..hops.len()).rev() {
+        if let Some(lease) = pool.reuse(user, &hops[..=i]).await {
+            carrier = Some(lease);
+            start = i + 1;
+            break;
+        }
+    }
+    if start == hops.len() {
+        return carrier.ok_or_else(|| SshError::Protocol("no server to connect to".into()));
+    }
     let targets = targets(state, &hops, server)?;
-    let connection = tokio::select! {
-        r = connect(targets, timeouts(&state.config)) => r?,
-        _ = state.shutdown.cancelled() => return Err(SshError::ShuttingDown),
-    };
-    pin_new_keys(state, actor, &hops, &connection).await?;
-    Ok(connection)
+    let last = hops.len() - 1;
+    for (i, (hop, target)) in hops.iter().zip(&targets).enumerate().skip(start) {
+        let opening = match pool.lock_for_opening(user, &hops[..=i]).await {
+            Ok(opening) => opening,
+            // Another request opened it meanwhile.
+            Err(lease) => {
+                carrier = Some(lease);
+                continue;
+            }
+        };
+        let blame = |e: SshError| if i < last { target.blame(e) } else { e };
+        let via = carrier.as_ref().map(Lease::handle);
+        let (handle, key) = match login_hop(via, target, timeouts(&state.config)).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                trust::hold_for_approval(state, actor, hop, &e).await;
+                return Err(blame(e));
+            }
+        };
+        if let Err(e) = trust::pin_if_new(state, actor, hop, &key).await {
+            let _ = handle
+                .disconnect(russh::Disconnect::ByApplication, "host key", "en")
+                .await;
+            return Err(blame(e));
+        }
+        carrier = Some(opening.admit(handle, carrier.take(), hop, key)?);
+    }
+    carrier.ok_or_else(|| SshError::Protocol("no server to connect to".into()))
 }
 
 /// `POST /api/servers/{id}/test`: connect through the chain hop by hop (no shell, no SFTP),
@@ -81,6 +157,9 @@ pub async fn test(state: &AppState, actor: &Actor, server: &server::Model) -> Te
         Ok(targets) => connect_timed(targets, timeouts(&state.config)).await,
         Err(e) => (Err(e), Vec::new()),
     };
+    if let (Err(e), Some(hop)) = (&result, hops.get(timings.len())) {
+        trust::hold_for_approval(state, actor, hop, e).await;
+    }
     let presented = match &result {
         Ok(connection) => connection.presented.clone(),
         Err(_) => Vec::new(),
@@ -95,13 +174,17 @@ pub async fn test(state: &AppState, actor: &Actor, server: &server::Model) -> Te
         report.push(line);
     }
     if let Ok(connection) = &result {
-        if let Err(e) = pin_new_keys(state, actor, &hops, connection).await {
-            tracing::warn!(server_id = server.id, error = %e, "pin during a test failed");
+        for (hop, key) in hops.iter().zip(&connection.presented) {
+            if let Err(e) = trust::pin_if_new(state, actor, hop, key).await {
+                tracing::warn!(server_id = hop.id, error = %e, "pin during a test failed");
+                break;
+            }
         }
-        let _ = connection
-            .handle
-            .disconnect(russh::Disconnect::ByApplication, "test done", "en")
-            .await;
+        for handle in std::iter::once(&connection.handle).chain(connection.via.iter().rev()) {
+            let _ = handle
+                .disconnect(russh::Disconnect::ByApplication, "test done", "en")
+                .await;
+        }
     }
     TestReport {
         ok: result.is_ok(),
@@ -134,7 +217,7 @@ fn hop_result(
 }
 
 /// Each hop's login: its address, its own decrypted credential, its own pin.
-fn targets(
+pub fn targets(
     state: &AppState,
     hops: &[server::Model],
     server: &server::Model,
@@ -154,7 +237,7 @@ fn targets(
             port: u16::try_from(hop.port).unwrap_or(22),
             username: hop.username.clone(),
             credential,
-            pinned_fingerprint: hop.host_key_fingerprint.clone(),
+            trust: trust::trust_for(state, hop),
         });
     }
     Ok(targets)
@@ -163,7 +246,10 @@ fn targets(
 /// The servers to pass through, bastions first and `server` last, following `jump_via_id`.
 /// Saving a server already refuses cycles and missing hops; this re-checks, since a bastion may
 /// have been deleted or re-pointed since.
-async fn chain(state: &AppState, server: &server::Model) -> Result<Vec<server::Model>, SshError> {
+pub async fn chain(
+    state: &AppState,
+    server: &server::Model,
+) -> Result<Vec<server::Model>, SshError> {
     let mut hops = vec![server.clone()];
     let mut next = server.jump_via_id;
     while let Some(id) = next {
@@ -186,56 +272,4 @@ async fn chain(state: &AppState, server: &server::Model) -> Result<Vec<server::M
     }
     hops.reverse();
     Ok(hops)
-}
-
-/// Pins every hop of a fresh connection that had no pin yet, stopping at the first conflict.
-async fn pin_new_keys(
-    state: &AppState,
-    actor: &Actor,
-    hops: &[server::Model],
-    connection: &Connection,
-) -> Result<(), SshError> {
-    for (hop, key) in hops.iter().zip(&connection.presented) {
-        if hop.host_key_fingerprint.is_none() {
-            pin_first_use(state, actor, hop, key).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Trust on first use for one hop: pin the key it presented (audited). When another connection
-/// pinned first, this one must match that pin.
-async fn pin_first_use(
-    state: &AppState,
-    actor: &Actor,
-    hop: &server::Model,
-    key: &PresentedKey,
-) -> Result<(), SshError> {
-    match service::pin_host_key(&state.db, hop.id, &key.fingerprint, &key.openssh).await {
-        Ok(true) => {
-            audit::record(
-                &state.db,
-                actor,
-                "server.host_key_pinned",
-                Some(hop.id),
-                json!({"fingerprint": key.fingerprint}),
-            )
-            .await;
-        }
-        Ok(false) => {
-            let pinned = service::get(&state.db, hop.id)
-                .await
-                .ok()
-                .and_then(|s| s.host_key_fingerprint);
-            if let Some(pinned) = pinned.filter(|p| *p != key.fingerprint) {
-                return Err(SshError::HostKeyMismatch {
-                    host: hop.hostname.clone(),
-                    pinned,
-                    presented: key.fingerprint.clone(),
-                });
-            }
-        }
-        Err(e) => tracing::error!(server_id = hop.id, error = %e, "could not pin host key"),
-    }
-    Ok(())
 }

@@ -75,8 +75,8 @@ async fn run(
     cols: u32,
     rows: u32,
 ) {
-    let connection = match ssh::open(&state, &actor, &server, "terminal").await {
-        Ok(c) => c,
+    let (lease, channel) = match ssh::session_channel(&state, &actor, &server, "terminal").await {
+        Ok(opened) => opened,
         Err(e) => return fail(socket, e.code(), e.to_string()).await,
     };
 
@@ -100,7 +100,7 @@ async fn run(
     );
     let end = pump::run(
         &state,
-        connection,
+        channel,
         socket,
         &session_id,
         cols,
@@ -109,6 +109,8 @@ async fn run(
     )
     .await;
     state.terminals.remove(&session_id);
+    // The connection stays pooled for this user's next terminal or file request.
+    drop(lease);
     let (reason, exit_code) = match &end {
         PumpEnd::Exited(code) => ("exited", *code),
         PumpEnd::ClientClosed => ("client_closed", None),

@@ -16,14 +16,14 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
-use russh::{ChannelMsg, ChannelWriteHalf, Disconnect};
+use russh::client::Msg;
+use russh::{Channel, ChannelMsg, ChannelWriteHalf};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use wire::terminal::{codes, ClientFrame, ServerFrame, FLOW_WINDOW};
 
 use super::handler::clamp_size;
-use crate::ssh::Connection;
 use crate::state::AppState;
 
 /// Output chunks already queued are merged into one frame up to this size: fewer, larger
@@ -88,48 +88,40 @@ where
 
 pub async fn run(
     state: &AppState,
-    connection: Connection,
+    channel: Channel<Msg>,
     socket: WebSocket,
     session_id: &str,
     cols: u32,
     rows: u32,
     setup_timeout: Duration,
 ) -> PumpEnd {
-    let handle = connection.handle;
-    // The bastions of a jump chain carry this connection: they live exactly as long as the pump.
-    let _bastions = connection.via;
     let (mut ws_tx, ws_rx) = socket.split();
     let opened = timeout(setup_timeout, async {
-        let channel = handle.channel_open_session().await?;
         channel
             .request_pty(false, "xterm-256color", cols, rows, 0, 0, &[])
             .await?;
-        channel.request_shell(true).await?;
-        Ok::<_, russh::Error>(channel)
+        channel.request_shell(true).await
     })
     .await;
-    let channel = match opened {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            return finish_with_error(ws_tx, codes::SSH_ERROR, format!("cannot open a shell: {e}"))
-                .await
-        }
-        Err(_) => {
-            return finish_with_error(ws_tx, codes::TIMEOUT, "timed out opening a shell".into())
-                .await
-        }
+    let failure = match opened {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some((codes::SSH_ERROR, format!("cannot open a shell: {e}"))),
+        Err(_) => Some((codes::TIMEOUT, "timed out opening a shell".into())),
     };
-    let (mut ch_rx, ch_tx) = channel.split();
-
-    if ws_tx
+    if let Some((code, message)) = failure {
+        let _ = timeout(Duration::from_secs(2), channel.close()).await;
+        return finish_with_error(ws_tx, code, message).await;
+    }
+    let greeted = ws_tx
         .send(text(&ServerFrame::Session {
             session_id: session_id.to_string(),
         }))
-        .await
-        .is_err()
-    {
+        .await;
+    if greeted.is_err() {
+        let _ = timeout(Duration::from_secs(2), channel.close()).await;
         return PumpEnd::ClientClosed;
     }
+    let (mut ch_rx, ch_tx) = channel.split();
 
     // `done` stops the inbound task whichever side ends first.
     let done = CancellationToken::new();
@@ -198,12 +190,10 @@ pub async fn run(
             reason: "".into(),
         })))
         .await;
-    let _ = inbound.await;
-    let _ = timeout(
-        Duration::from_secs(2),
-        handle.disconnect(Disconnect::ByApplication, "session ended", "en"),
-    )
-    .await;
+    // Close this channel only (ending the shell); the connection stays pooled for the user.
+    if let Ok(ch_tx) = inbound.await {
+        let _ = timeout(Duration::from_secs(2), ch_tx.close()).await;
+    }
     end
 }
 
@@ -242,7 +232,7 @@ async fn inbound(
     control: mpsc::Sender<ServerFrame>,
     flow: Arc<Flow>,
     done: CancellationToken,
-) {
+) -> ChannelWriteHalf<russh::client::Msg> {
     loop {
         let msg = tokio::select! {
             _ = done.cancelled() => break,
@@ -277,6 +267,7 @@ async fn inbound(
         }
     }
     done.cancel();
+    ch_tx
 }
 
 async fn finish_with_error(

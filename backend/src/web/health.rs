@@ -21,8 +21,8 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         instance_id: state.instance_id.to_string(),
-        // A single process is its own monitor leader until the monitor (and its lease) lands.
-        monitor_role: "leader".into(),
+        // Whether this replica holds the monitor lease (and so probes the servers).
+        monitor_role: state.monitor.role().into(),
     })
 }
 

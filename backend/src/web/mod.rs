@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::handlers::routes())
         .merge(crate::users::handlers::routes())
         .merge(crate::servers::handlers::routes())
+        .merge(crate::monitor::handlers::routes())
         .merge(crate::terminal::handler::routes())
         .merge(crate::files::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))

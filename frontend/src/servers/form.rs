@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wire::servers::{AuthMethod, ServerRequest, ServerView};
 
+use super::host_key::HostKeyPanel;
 use super::{use_servers, FormMode};
 use crate::api;
 use crate::app::{close_on_escape, use_session};
@@ -57,27 +58,13 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
     let own_id = ex.map(|s| s.id);
     let has_password = ex.is_some_and(|s| s.has_password);
     let has_key = ex.is_some_and(|s| s.has_private_key);
-    let fingerprint = RwSignal::new(ex.and_then(|s| s.host_key_fingerprint.clone()));
+    // Bumped after a connection test, which may have pinned a key or held one for approval.
+    let key_version = RwSignal::new(0u32);
     let busy = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
-    let confirm_clear = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let close = move || store.form.set(None);
     close_on_escape(close);
-
-    // The list may predate the first connection that pinned the host key: fetch it fresh.
-    if let Some(id) = existing.as_ref().map(|s| s.id) {
-        spawn_local(async move {
-            if let Ok(fresh) = api::server(id).await {
-                let _ = fingerprint.try_set(fresh.host_key_fingerprint.clone());
-                let _ = store.list.try_update(|list| {
-                    if let Some(slot) = list.iter_mut().find(|s| s.id == id) {
-                        slot.host_key_fingerprint = fresh.host_key_fingerprint;
-                    }
-                });
-            }
-        });
-    }
 
     let submit = {
         let editing = editing.clone();
@@ -175,30 +162,6 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
             });
         }
     };
-    let clear_host_key = move |_| {
-        if !confirm_clear.get_untracked() {
-            confirm_clear.set(true);
-            return;
-        }
-        spawn_local(async move {
-            match api::clear_host_key(server_id).await {
-                Ok(()) => {
-                    session
-                        .toasts
-                        .success("Host key cleared: the next connection pins the new key");
-                    let _ = fingerprint.try_set(None);
-                    let _ = confirm_clear.try_set(false);
-                    store.list.update(|list| {
-                        if let Some(s) = list.iter_mut().find(|s| s.id == server_id) {
-                            s.host_key_fingerprint = None;
-                        }
-                    });
-                }
-                Err(err) => session.fail("Host key not cleared", &err),
-            }
-        });
-    };
-
     let run_test = move |_| {
         testing.set(true);
         test_report.set(None);
@@ -217,6 +180,7 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
             };
             let _ = test_report.try_set(Some(lines));
             let _ = testing.try_set(false);
+            key_version.update(|v| *v += 1);
         });
     };
 
@@ -340,21 +304,7 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
 
                     <Show when=move || is_edit>
                         <span class="field-label">"Host key"</span>
-                        <div class="host-key" data-testid="host-key">
-                            {move || match fingerprint.get() {
-                                Some(fp) => view! {
-                                    <code class="fingerprint" data-testid="host-key-fingerprint">{fp}</code>
-                                    <button type="button" class="button small danger-outline"
-                                        data-testid="clear-host-key"
-                                        on:click=clear_host_key>
-                                        {move || if confirm_clear.get() { "Really clear it?" } else { "Clear host key" }}
-                                    </button>
-                                }.into_any(),
-                                None => view! {
-                                    <span class="muted small">"Not pinned yet: the next connection pins the key the host presents."</span>
-                                }.into_any(),
-                            }}
-                        </div>
+                        {move || own_id.map(|id| view! { <HostKeyPanel server_id=id version=key_version/> })}
                     </Show>
 
                     <Show when=move || is_edit>

@@ -1,9 +1,17 @@
 //! The sidebar: servers grouped by group, a filter box, and (for admins) add / edit buttons.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wire::monitor::{ServerState, ServerStatus};
 use wire::servers::ServerView;
 
+use super::import::ImportSshConfigDialog;
+use super::known_hosts::ImportKnownHosts;
 use super::{use_servers, FormMode};
+use crate::api;
 use crate::app::use_session;
 use crate::files::icons::folder_icon;
 use crate::files::use_files;
@@ -44,11 +52,42 @@ fn matches(server: &ServerView, filter: &str) -> bool {
     .any(|field| field.to_lowercase().contains(&filter))
 }
 
+/// How often the list asks for the monitor's view of the servers.
+const STATUS_POLL: Duration = Duration::from_secs(15);
+
+/// The monitor's status per server id, refreshed every [`STATUS_POLL`] and whenever the server
+/// list changes, for as long as the calling component is mounted.
+fn poll_statuses() -> RwSignal<HashMap<i32, ServerStatus>> {
+    let store = use_servers();
+    let statuses = RwSignal::new(HashMap::new());
+    let load = move || {
+        spawn_local(async move {
+            // A failed poll keeps the last known badges; the next one tries again.
+            if let Ok(list) = api::server_statuses().await {
+                let _ = statuses.try_set(list.into_iter().map(|s| (s.server_id, s)).collect());
+            }
+        })
+    };
+    Effect::new(move |_| {
+        store.list.track();
+        load();
+    });
+    let timer = set_interval_with_handle(load, STATUS_POLL).ok();
+    on_cleanup(move || {
+        if let Some(timer) = timer {
+            timer.clear();
+        }
+    });
+    statuses
+}
+
 #[component]
 pub fn ServerList() -> impl IntoView {
     let session = use_session();
     let store = use_servers();
     let filter = RwSignal::new(String::new());
+    let import_open = RwSignal::new(false);
+    let statuses = poll_statuses();
     let is_admin = move || session.is_admin();
 
     let rows = Memo::new(move |_| {
@@ -83,16 +122,29 @@ pub fn ServerList() -> impl IntoView {
         <div class="sidebar-head">
             <h2>"Servers"</h2>
             <Show when=is_admin>
-                <button
-                    class="button small"
-                    data-testid="add-server"
-                    title="Register a server"
-                    on:click=move |_| store.form.set(Some(FormMode::New))
-                >
-                    "+ Add"
-                </button>
+                <div class="row">
+                    <ImportKnownHosts/>
+                    <button
+                        class="button small"
+                        id="import-ssh-config"
+                        data-testid="import-ssh-config"
+                        title="Import SSH config"
+                        on:click=move |_| import_open.set(true)
+                    >
+                        "Import"
+                    </button>
+                    <button
+                        class="button small"
+                        data-testid="add-server"
+                        title="Register a server"
+                        on:click=move |_| store.form.set(Some(FormMode::New))
+                    >
+                        "+ Add"
+                    </button>
+                </div>
             </Show>
         </div>
+        <ImportSshConfigDialog open=import_open/>
         <input
             class="filter"
             type="search"
@@ -122,15 +174,67 @@ pub fn ServerList() -> impl IntoView {
             <For each=move || rows.get() key=Row::key let:row>
                 {match row {
                     Row::Group(name) => view! { <li class="server-group">{name}</li> }.into_any(),
-                    Row::Server(server) => view! { <ServerItem server=*server/> }.into_any(),
+                    Row::Server(server) => {
+                        view! { <ServerItem server=*server statuses/> }.into_any()
+                    }
                 }}
             </For>
         </ul>
     }
 }
 
+/// The badge's `data-status`, text and tooltip. A changed host key is the one failure named
+/// in the badge itself: it needs an admin, not patience.
+fn badge(status: Option<&ServerStatus>) -> (&'static str, &'static str, String) {
+    let Some(status) = status else {
+        return ("unknown", "", "Not checked yet".to_owned());
+    };
+    match status.state {
+        ServerState::Unknown => ("unknown", "", "Not checked yet".to_owned()),
+        ServerState::Online => {
+            let latency = status
+                .latency_ms
+                .map(|ms| format!(" ({ms} ms)"))
+                .unwrap_or_default();
+            ("online", "", format!("Online{latency}"))
+        }
+        ServerState::Offline => {
+            let error = status.error.clone().unwrap_or_default();
+            if status.error_code.as_deref() == Some("host_key_mismatch") {
+                ("offline", "key changed", error)
+            } else {
+                ("offline", "offline", format!("Offline: {error}"))
+            }
+        }
+    }
+}
+
 #[component]
-fn ServerItem(server: ServerView) -> impl IntoView {
+fn StatusBadge(server_id: i32, statuses: RwSignal<HashMap<i32, ServerStatus>>) -> impl IntoView {
+    let badge = Memo::new(move |_| statuses.with(|all| badge(all.get(&server_id))));
+    let code = move || {
+        statuses.with(|all| {
+            all.get(&server_id)
+                .and_then(|s| s.error_code.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <span
+            class="server-status"
+            data-testid="server-status"
+            data-status=move || badge.get().0
+            data-error-code=code
+            title=move || badge.get().2
+            aria-label=move || badge.get().2
+        >
+            {move || badge.get().1}
+        </span>
+    }
+}
+
+#[component]
+fn ServerItem(server: ServerView, statuses: RwSignal<HashMap<i32, ServerStatus>>) -> impl IntoView {
     let session = use_session();
     let store = use_servers();
     let tabs = use_tabs();
@@ -162,7 +266,10 @@ fn ServerItem(server: ServerView) -> impl IntoView {
                     view_sel.set(View::Terminals);
                 }
             >
-                <span class="server-name">{server.name.clone()}</span>
+                <span class="server-title">
+                    <span class="server-name">{server.name.clone()}</span>
+                    <StatusBadge server_id=server.id statuses/>
+                </span>
                 <span class="server-meta">{address}</span>
                 <Show when={
                     let show = !description.is_empty();

@@ -2,6 +2,9 @@
 //! (admins), both reading one `ServerStore`.
 
 mod form;
+mod host_key;
+mod import;
+mod known_hosts;
 mod list;
 
 pub use form::ServerFormDialog;

@@ -139,3 +139,48 @@ async fn a_person_uploads_edits_saves_downloads_and_copies_a_file_in_the_file_ma
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     println!("{stdout}");
 }
+
+#[tokio::test]
+async fn an_admin_sees_a_server_online_approves_its_host_key_and_previews_an_import() {
+    let sshd = Sshd::start();
+    let mut env = crate::monitor::fast_monitor(1);
+    env.push(("GATEHOUSE_HOST_KEY_POLICY".into(), "strict".into()));
+    let gh = Gatehouse::start_with(gatehouse_tests::gatehouse::Options {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let admin = gh.admin().await;
+    let server = admin
+        .create_server(&sshd.password_server("strict-box"))
+        .await;
+
+    let shot = artifacts_dir().join("host-key-approved.png");
+    let out = run_script(
+        "hostkeys.mjs",
+        &[
+            gh.base_url(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
+            "strict-box".to_owned(),
+            sshd.host_key_fingerprint(),
+            shot.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser flow failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // What the browser did, seen from the API: the key is pinned, nothing was imported.
+    assert_eq!(
+        admin.server(server.id).await.host_key_fingerprint,
+        Some(sshd.host_key_fingerprint())
+    );
+    assert_eq!(admin.servers().await.len(), 1, "a preview writes nothing");
+    println!("{stdout}");
+}

@@ -109,7 +109,6 @@ async fn a_changed_host_key_is_refused_on_the_files_path_too() {
     );
 
     // The host is re-imaged (new key, same address) and the pooled connection drops with it.
-    sshd.kill_connections();
     sshd.replace_host_key();
     let refused = files
         .ls(Some(&dir.remote("")))

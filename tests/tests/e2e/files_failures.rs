@@ -207,7 +207,10 @@ async fn a_connection_lost_mid_upload_answers_connection_lost_and_the_next_reque
 async fn an_idle_session_is_closed_and_a_changed_credential_applies_at_once() {
     let sshd = Sshd::start();
     let gh = Gatehouse::start_with(Options {
-        env: vec![("GATEHOUSE_FILES_POOL_IDLE_SECS".into(), "2".into())],
+        env: vec![
+            ("GATEHOUSE_FILES_POOL_IDLE_SECS".into(), "2".into()),
+            ("GATEHOUSE_SSH_POOL_IDLE_SECS".into(), "2".into()),
+        ],
         ..Options::default()
     })
     .await;

@@ -222,3 +222,60 @@ async fn a_target_the_bastion_may_not_forward_to_is_refused_as_prohibited() {
     );
     assert_eq!(net.private.logins(), 0);
 }
+
+#[tokio::test]
+async fn a_three_hop_chain_reaches_a_host_only_the_second_bastion_can_reach() {
+    let net = Bastion::start_deep();
+    let deep_sshd = net.deep.as_ref().expect("started with a deep host");
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    let (bastion, private) = register(&admin, &net).await;
+    // The deep host listens on the private namespace's loopback: only a hop inside that
+    // namespace can reach it.
+    let mut req = deep_sshd.password_server("deep-vault");
+    req.jump_via_id = Some(private.id);
+    let deep = admin.create_server(&req).await;
+
+    let mut term = Terminal::open(&admin, deep.id).await;
+    let conn = ssh_connection(&mut term).await;
+    let fields: Vec<&str> = conn.split_whitespace().collect();
+    assert_eq!(fields.first(), Some(&"127.0.0.1"), "{conn}");
+    assert_eq!(fields.get(3), Some(&"22"), "{conn}");
+    term.close().await;
+    let listing: Listing = Files::new(&admin, deep.id)
+        .ls(None)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listing.path, format!("/home/{TEST_USER}"));
+
+    // Each hop pinned its own key.
+    for (server, sshd) in [
+        (&bastion, &net.bastion),
+        (&private, &net.private),
+        (&deep, deep_sshd),
+    ] {
+        assert_eq!(
+            admin.server(server.id).await.host_key_fingerprint,
+            Some(sshd.host_key_fingerprint()),
+            "{}",
+            server.name
+        );
+    }
+    let report: wire::servers::TestReport = admin
+        .post_empty(&format!("/api/servers/{}/test", deep.id))
+        .await
+        .expect(200)
+        .json();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.hops.len(), 3);
+
+    // Two hops are not enough: the bastion may only forward to the private host's port 22.
+    let mut req = deep_sshd.password_server("deep-via-bastion");
+    req.jump_via_id = Some(bastion.id);
+    let short = admin.create_server(&req).await;
+    let mut term = Terminal::connect(&admin, short.id, 80, 24)
+        .await
+        .expect("the upgrade itself succeeds");
+    expect_failure(&mut term, codes::FORWARDING_PROHIBITED).await;
+}
