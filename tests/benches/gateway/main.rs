@@ -7,9 +7,10 @@
 //! GATEHOUSE_BENCH_ECHO (echo samples, 1000), GATEHOUSE_BENCH_SESSIONS (100),
 //! GATEHOUSE_BENCH_FILE_MB (size of the files rows' file and folder, 1024),
 //! GATEHOUSE_BENCH_ONLY=files (only the files rows), GATEHOUSE_BENCH_DEPTH (the gateway's
-//! `files_pipeline_depth`, to tune it).
+//! `files_pipeline_depth`, to tune it), GATEHOUSE_BENCH_ONLY=jump (only the jump-host rows).
 
 mod files;
+mod jump;
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -306,6 +307,9 @@ async fn main() {
     if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "files") {
         return files_only(binary, file_mb, runs).await;
     }
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "jump") {
+        return jump::only(binary, mb, runs).await;
+    }
     let sshd = Sshd::start();
     let mut gh = Gatehouse::start_with(Options {
         binary: Some(binary),
@@ -350,6 +354,7 @@ async fn main() {
     drop(open);
 
     let file_rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
+    let jump_rows = jump::run(&admin, &sshd, server, &file, size, runs).await;
     let (status, by_itself) = gh.terminate();
 
     let gw50 = percentile(&gw_echo, 50);
@@ -409,6 +414,7 @@ async fn main() {
         per_session_kib
     );
     files::print(&file_rows);
+    jump::print(&jump_rows);
     println!();
     println!(
         "gateway stopped on SIGTERM: {status}{}",
