@@ -44,6 +44,15 @@ pub struct Config {
     pub ssh_keepalive_secs: u64,
     /// Seconds open terminals get to close cleanly on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a terminal session stays alive, waiting for a reattach, after its socket went
+    /// away (0: it ends with the socket).
+    pub terminal_detach_grace_secs: u64,
+    /// Bytes of recent output each terminal session keeps to replay on a reattach.
+    pub terminal_replay_bytes: usize,
+    /// Seconds without input or output after which a terminal session is ended (0: never).
+    pub terminal_idle_timeout_secs: u64,
+    /// Most live terminal sessions (attached or detached) one user may have (0: no limit).
+    pub terminal_max_sessions_per_user: usize,
     /// `tofu` (default): a host's first key is pinned; `strict`: an admin approves it first.
     pub host_key_policy: HostKeyPolicy,
     /// Seconds a pooled SSH connection with no terminal, SFTP session or forwarded hop on it
@@ -113,6 +122,10 @@ impl Default for Config {
             ssh_auth_timeout_secs: 15,
             ssh_keepalive_secs: 30,
             shutdown_grace_secs: 5,
+            terminal_detach_grace_secs: 300,
+            terminal_replay_bytes: 256 << 10,
+            terminal_idle_timeout_secs: 0,
+            terminal_max_sessions_per_user: 20,
             host_key_policy: HostKeyPolicy::Tofu,
             ssh_pool_idle_secs: 300,
             ssh_pool_max_connections: 2048,

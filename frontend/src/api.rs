@@ -293,6 +293,35 @@ pub fn terminal_ws_url(server_id: i32, cols: u16, rows: u16) -> String {
     ))
 }
 
+/// Attach URL of a live terminal session: its output after stream position `offset` (all the
+/// session still holds without one) is replayed first.
+pub fn terminal_attach_url(session_id: &str, cols: u16, rows: u16, offset: Option<u64>) -> String {
+    let offset = offset.map(|o| format!("&offset={o}")).unwrap_or_default();
+    ws_url(&format!(
+        "api/ws/terminal/attach/{}?cols={cols}&rows={rows}{offset}",
+        query_value(session_id)
+    ))
+}
+
+/// The caller's live terminal sessions (attached or not), oldest first.
+pub async fn terminal_sessions() -> ApiResult<Vec<wire::terminal::SessionView>> {
+    get("api/terminal/sessions").await
+}
+
+/// The gateway's live-session settings (session cap, grace period, idle timeout).
+pub async fn terminal_limits() -> ApiResult<wire::terminal::Limits> {
+    get("api/terminal/limits").await
+}
+
+/// Ends a terminal session (closes its shell).
+pub async fn close_terminal_session(session_id: &str) -> ApiResult<()> {
+    delete(&format!(
+        "api/terminal/sessions/{}",
+        query_value(session_id)
+    ))
+    .await
+}
+
 // --- Users ---------------------------------------------------------------------------------
 
 pub async fn users() -> ApiResult<Vec<UserView>> {

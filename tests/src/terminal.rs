@@ -59,6 +59,10 @@ pub struct Terminal {
     closed: Option<Closed>,
     /// Everything received so far (output only), for failure messages.
     transcript: Vec<u8>,
+    /// From the `session` frame, once read.
+    session_id: Option<String>,
+    /// Output bytes received on this socket, replay included.
+    received: u64,
 }
 
 impl Terminal {
@@ -88,6 +92,8 @@ impl Terminal {
                 controls: VecDeque::new(),
                 closed: None,
                 transcript: Vec::new(),
+                session_id: None,
+                received: 0,
             }),
             Err(WsError::Http(resp)) => Err(WsRefused {
                 status: resp.status().as_u16(),
@@ -99,6 +105,12 @@ impl Terminal {
             }),
             Err(e) => panic!("WebSocket connect to {path} failed below HTTP: {e}"),
         }
+    }
+
+    /// Upgrade `GET /api/ws/terminal/attach/{session_id}` (a reattach) with `api`'s credentials;
+    /// `query` is appended as it is (e.g. `?offset=10&cols=100&rows=30`, or empty).
+    pub async fn attach(api: &Api, session_id: &str, query: &str) -> Result<Terminal, WsRefused> {
+        Self::connect_path(api, &format!("/api/ws/terminal/attach/{session_id}{query}")).await
     }
 
     /// Connect (80×24) and wait for the `session` frame; panics if either fails.
@@ -130,6 +142,7 @@ impl Terminal {
         match self.controls.pop_front() {
             Some(Control::Frame(ServerFrame::Session { session_id })) => {
                 assert!(!session_id.is_empty(), "session id is empty");
+                self.session_id = Some(session_id.clone());
                 session_id
             }
             other => panic!(
@@ -137,6 +150,35 @@ impl Terminal {
                 self.closed
             ),
         }
+    }
+
+    /// The session id from the `session` frame (after `expect_session`).
+    pub fn session_id(&self) -> &str {
+        self.session_id
+            .as_deref()
+            .expect("the session frame was read")
+    }
+
+    /// After `expect_session` on a reattach: the `replay` frame and exactly the bytes it
+    /// announces. Returns the stream offset they start at and the bytes.
+    pub async fn expect_replay(&mut self) -> (u64, Vec<u8>) {
+        let (offset, bytes) = match self.next_control().await {
+            Control::Frame(ServerFrame::Replay { offset, bytes }) => (offset, bytes),
+            other => panic!("expected a replay frame, got {other:?}"),
+        };
+        let len = usize::try_from(bytes).expect("replay fits in memory");
+        let deadline = Instant::now() + WAIT;
+        while self.output.len() < len {
+            if !self.pump(deadline).await {
+                panic!(
+                    "the replay announced {len} bytes, {} arrived; closed: {:?}",
+                    self.output.len(),
+                    self.closed
+                );
+            }
+        }
+        let rest = self.output.split_off(len);
+        (offset, std::mem::replace(&mut self.output, rest))
     }
 
     /// Send stdin bytes (a binary frame).
@@ -259,6 +301,11 @@ impl Terminal {
         self.closed.as_ref()
     }
 
+    /// Output bytes received on this socket so far (replay included).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
     /// Output received and not yet consumed.
     pub fn pending_output(&self) -> &[u8] {
         &self.output
@@ -269,9 +316,21 @@ impl Terminal {
         &self.controls
     }
 
-    /// Close from the client side.
+    /// End the session: a `{"type":"close"}` frame, then close the socket.
     pub async fn close(mut self) {
+        let frame = serde_json::to_string(&ClientFrame::Close).expect("json");
+        let _ = self.ws.send(Message::text(frame)).await;
         let _ = self.ws.close(None).await;
+    }
+
+    /// Close the socket cleanly without ending the session (it detaches, as on a page reload).
+    pub async fn detach(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    /// Drop the connection without a closing handshake (as a network loss does).
+    pub fn drop_connection(self) {
+        drop(self);
     }
 
     /// Read one message. False on timeout or when the socket has ended.
@@ -292,6 +351,7 @@ impl Terminal {
             Ok(Some(Ok(msg))) => {
                 match msg {
                     Message::Binary(b) => {
+                        self.received += b.len() as u64;
                         self.output.extend_from_slice(&b);
                         self.transcript.extend_from_slice(&b);
                         if self.transcript.len() > TRANSCRIPT_KEEP * 2 {

@@ -1,5 +1,5 @@
-//! Terminal WebSocket control frames. Terminal bytes travel as binary frames in both directions;
-//! these JSON text frames carry everything else.
+//! Terminal WebSocket control frames and the live-session REST bodies. Terminal bytes travel as
+//! binary frames in both directions; these JSON text frames carry everything else.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,9 +7,25 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    Session { session_id: String },
-    Exit { code: Option<u32> },
-    Error { code: String, message: String },
+    Session {
+        session_id: String,
+    },
+    /// Sent on a reattach (`/api/ws/terminal/attach/{session_id}`) right after `Session`: the
+    /// next `bytes` bytes of binary frames replay recent output from the session's buffer,
+    /// starting at position `offset` of the session's output stream (bytes since the shell
+    /// started). Live output follows them. When `offset` is past the position the client asked
+    /// for (`?offset=`), the output in between was dropped from the buffer.
+    Replay {
+        offset: u64,
+        bytes: u64,
+    },
+    Exit {
+        code: Option<u32>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 /// Text frames the client sends.
@@ -28,6 +44,9 @@ pub enum ClientFrame {
     Ack {
         bytes: u64,
     },
+    /// End the session (close the shell) rather than detach from it. A socket that simply goes
+    /// away only detaches: the session waits for a reattach until its grace period runs out.
+    Close,
 }
 
 /// Most output bytes in flight to an acking client.
@@ -36,7 +55,36 @@ pub const FLOW_WINDOW: u64 = 1 << 20;
 /// How often (in processed bytes) a client should ack; a quarter of the window keeps output flowing.
 pub const ACK_EVERY: u64 = FLOW_WINDOW / 4;
 
-/// Machine-readable codes of `ServerFrame::Error`, so clients can match on them.
+/// `GET /api/terminal/sessions`: one of the caller's live terminal sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: String,
+    pub server_id: i32,
+    pub server_name: String,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Whether a socket is attached right now (false: detached, waiting for a reattach).
+    pub attached: bool,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// `GET /api/terminal/limits`: the gateway's live-session settings, so a client can explain a
+/// refusal (a failed WebSocket upgrade shows a browser no status) or a timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Most live sessions per user, detached ones included (0: no limit).
+    pub max_sessions_per_user: u64,
+    /// How long a detached session waits for a reattach.
+    pub detach_grace_secs: u64,
+    /// Inactivity after which a session is ended (0: never).
+    pub idle_timeout_secs: u64,
+    /// Recent output kept for a replay.
+    pub replay_bytes: u64,
+}
+
+/// Machine-readable codes of `ServerFrame::Error` (and of the terminal REST errors), so clients
+/// can match on them.
 pub mod codes {
     pub const AUTH_FAILED: &str = "auth_failed";
     pub const HOST_KEY_MISMATCH: &str = "host_key_mismatch";
@@ -54,4 +102,16 @@ pub mod codes {
     pub const FORWARDING_PROHIBITED: &str = "forwarding_prohibited";
     /// The jump chain no longer holds together (a hop was deleted, or a cycle).
     pub const BROKEN_CHAIN: &str = "broken_chain";
+    /// Another socket attached to this session and took it over.
+    pub const REPLACED: &str = "replaced";
+    /// No input and no output for `terminal_idle_timeout_secs`: the session was ended.
+    pub const IDLE_TIMEOUT: &str = "idle_timeout";
+    /// The session was ended on request (`DELETE /api/terminal/sessions/{id}`, or a `close`
+    /// frame from another socket), or because its owner may no longer use the server.
+    pub const SESSION_CLOSED: &str = "session_closed";
+    /// No such live session of the caller's (REST 404, or an error frame when it ended just
+    /// before the attach).
+    pub const SESSION_NOT_FOUND: &str = "session_not_found";
+    /// REST 429: the per-user session cap (`terminal_max_sessions_per_user`) is reached.
+    pub const TOO_MANY_SESSIONS: &str = "too_many_sessions";
 }

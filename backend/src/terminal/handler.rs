@@ -1,37 +1,52 @@
-//! `GET /api/ws/terminal/{server_id}?cols=&rows=`: authorise, upgrade, connect, then pump.
-//! Everything that can be refused is refused before the upgrade, with a normal HTTP error.
+//! The terminal WebSockets. `GET /api/ws/terminal/{server_id}?cols=&rows=` starts a session and
+//! binds the socket to it; `GET /api/ws/terminal/attach/{session_id}?cols=&rows=&offset=` binds
+//! a new socket to a live session of the caller's (after a reload or a network loss), replaying
+//! recent output first. Everything that can be refused is refused before the upgrade, with a
+//! normal HTTP error.
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::mpsc;
+use wire::terminal::codes;
 
-use super::pump::{self, PumpEnd};
-use super::registry::LiveTerminal;
+use super::api::{find_owned, session_not_found};
+use super::attachment::{self, Binding, Outcome};
+use super::session;
+use super::viewer::{CloseReason, Command};
 use crate::audit::{self, Actor};
 use crate::auth::CurrentUser;
 use crate::db::server;
 use crate::error::extract::{Path, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::servers::service;
-use crate::ssh;
 use crate::state::AppState;
 
 /// Largest single frame a browser may send (a big paste); larger ones close the socket.
 const MAX_INBOUND_FRAME: usize = 1 << 20;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/ws/terminal/{server_id}", get(open))
+    Router::new()
+        .route("/api/ws/terminal/{server_id}", get(open))
+        .route("/api/ws/terminal/attach/{session_id}", get(attach))
 }
 
 #[derive(Debug, Deserialize)]
 struct Size {
     cols: Option<u16>,
     rows: Option<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AttachQuery {
+    cols: Option<u16>,
+    rows: Option<u16>,
+    /// Output stream position the client has already seen up to (see `ServerFrame::Replay`).
+    offset: Option<u64>,
 }
 
 pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
@@ -41,6 +56,11 @@ pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
     )
 }
 
+fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_INBOUND_FRAME)
+        .max_frame_size(MAX_INBOUND_FRAME)
+}
+
 async fn open(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -48,89 +68,141 @@ async fn open(
     Query(size): Query<Size>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let server = service::get_visible(&state.db, &user, server_id).await?;
-    if !server.ssh_enabled {
-        return Err(ApiError::Forbidden);
-    }
+    let server = usable_server(&state, &user, server_id).await?;
+    let cap = state.config.terminal_max_sessions_per_user;
+    let slot = state.terminals.reserve(user.user.id, cap).ok_or_else(|| {
+        ApiError::coded(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_SESSIONS,
+            format!("you already have {cap} terminal sessions; close one first"),
+        )
+    })?;
     let (cols, rows) = clamp_size(size.cols, size.rows);
     let actor = Actor::from(&*user);
     let tracker = state.terminals.tracker().clone();
-    Ok(ws
-        .max_message_size(MAX_INBOUND_FRAME)
-        .max_frame_size(MAX_INBOUND_FRAME)
-        .on_upgrade(move |socket| {
-            tracker.track_future(run(state, actor, server, socket, cols, rows))
-        }))
+    Ok(upgrade(ws).on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            let started = match session::start(&state, &actor, &server, cols, rows, slot).await {
+                Ok(started) => started,
+                Err(e) => return fail(socket, e.code, e.message).await,
+            };
+            let binding = Binding {
+                session_id: started.session_id,
+                attached: started.attached,
+                commands: started.commands,
+                replay: false,
+            };
+            bind(&state, &actor, server.id, socket, binding).await;
+        })
+    }))
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(session_id): Path<String>,
+    Query(query): Query<AttachQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let (info, commands) = find_owned(&state, &user, &session_id)?;
+    // The owner's access is checked again: it may have been taken away since the session began.
+    // A session its owner can no longer use is of no use to anyone, so it ends here.
+    match usable_server(&state, &user, info.server_id).await {
+        Ok(_) => {}
+        Err(ApiError::NotFound(_) | ApiError::Forbidden) => {
+            let _ = commands
+                .send(Command::Close(CloseReason::AccessRevoked))
+                .await;
+            return Err(session_not_found());
+        }
+        Err(e) => return Err(e),
+    }
+    let actor = Actor::from(&*user);
+    let tracker = state.terminals.tracker().clone();
+    Ok(upgrade(ws).on_upgrade(move |socket| {
+        tracker.track_future(reattach(
+            state,
+            actor,
+            session_id,
+            info.server_id,
+            commands,
+            socket,
+            query,
+        ))
+    }))
+}
+
+async fn reattach(
+    state: AppState,
+    actor: Actor,
+    session_id: String,
+    server_id: i32,
+    commands: mpsc::Sender<Command>,
+    socket: WebSocket,
+    query: AttachQuery,
+) {
+    let Some(attached) = attachment::request_attach(&commands, query.offset).await else {
+        let message = "the session has ended".to_string();
+        return fail(socket, codes::SESSION_NOT_FOUND, message).await;
+    };
+    if let (Some(_), Some(_)) = (query.cols, query.rows) {
+        let (cols, rows) = clamp_size(query.cols, query.rows);
+        state
+            .terminals
+            .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
+        attached.input.resize(cols, rows).await;
+    }
+    audit::record(
+        &state.db,
+        &actor,
+        "terminal.attach",
+        Some(server_id),
+        json!({"session_id": session_id, "offset": query.offset}),
+    )
+    .await;
+    let binding = Binding {
+        session_id,
+        attached,
+        commands,
+        replay: true,
+    };
+    bind(&state, &actor, server_id, socket, binding).await;
+}
+
+/// Runs the socket's attachment; a socket that goes away while the session lives detaches it.
+async fn bind(
+    state: &AppState,
+    actor: &Actor,
+    server_id: i32,
+    socket: WebSocket,
+    binding: Binding,
+) {
+    let session_id = binding.session_id.clone();
+    if attachment::run(state, socket, binding).await == Outcome::Detached {
+        audit::record(
+            &state.db,
+            actor,
+            "terminal.detach",
+            Some(server_id),
+            json!({"session_id": session_id}),
+        )
+        .await;
+    }
+}
+
+/// The server, if the caller may see it and SSH is enabled on it.
+async fn usable_server(
+    state: &AppState,
+    user: &CurrentUser,
+    server_id: i32,
+) -> ApiResult<server::Model> {
+    let server = service::get_visible(&state.db, user, server_id).await?;
+    if !server.ssh_enabled {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(server)
 }
 
 async fn fail(mut socket: WebSocket, code: &str, message: String) {
-    pump::send_error_and_close(&mut socket, code, message).await;
-}
-
-async fn run(
-    state: AppState,
-    actor: Actor,
-    server: server::Model,
-    socket: WebSocket,
-    cols: u32,
-    rows: u32,
-) {
-    let (lease, channel) = match ssh::session_channel(&state, &actor, &server, "terminal").await {
-        Ok(opened) => opened,
-        Err(e) => return fail(socket, e.code(), e.to_string()).await,
-    };
-
-    let session_id = uuid::Uuid::new_v4().to_string();
-    let opened = Utc::now();
-    audit::record(
-        &state.db,
-        &actor,
-        "terminal.open",
-        Some(server.id),
-        json!({"session_id": session_id, "cols": cols, "rows": rows}),
-    )
-    .await;
-    state.terminals.insert(
-        &session_id,
-        LiveTerminal {
-            user_id: actor.user_id.unwrap_or_default(),
-            server_id: server.id,
-            started_at: opened,
-        },
-    );
-    let end = pump::run(
-        &state,
-        channel,
-        socket,
-        &session_id,
-        cols,
-        rows,
-        ssh::open::timeouts(&state.config).auth,
-    )
-    .await;
-    state.terminals.remove(&session_id);
-    // The connection stays pooled for this user's next terminal or file request.
-    drop(lease);
-    let (reason, exit_code) = match &end {
-        PumpEnd::Exited(code) => ("exited", *code),
-        PumpEnd::ClientClosed => ("client_closed", None),
-        PumpEnd::Shutdown => ("shutdown", None),
-        PumpEnd::Failed(reason) => {
-            tracing::warn!(session_id, server_id = server.id, %reason, "terminal failed");
-            ("failed", None)
-        }
-    };
-    audit::record(
-        &state.db,
-        &actor,
-        "terminal.close",
-        Some(server.id),
-        json!({
-            "session_id": session_id,
-            "reason": reason,
-            "exit_code": exit_code,
-            "duration_secs": (Utc::now() - opened).num_seconds(),
-        }),
-    )
-    .await;
+    attachment::send_error_and_close(&mut socket, code, message).await;
 }

@@ -1,6 +1,19 @@
-//! Browser terminals: the WebSocket endpoint, the pump that moves bytes between the socket and
-//! the SSH channel with back-pressure both ways, and the registry of live sessions.
+//! Browser terminals that outlive their WebSocket. A session (`session.rs`) is a shell channel on
+//! the user's pooled SSH connection, driven by a hub task (`hub.rs`) that reads its output into a
+//! replay ring (`ring.rs`) and to the attached socket; attached sockets type into the channel's
+//! writing half (`input.rs`); `viewer.rs` is what the hub and its sockets say to each other. A
+//! socket (`attachment.rs`, with ack flow control in `flow.rs`) binds to a session when it opens
+//! one or reattaches (`handler.rs`); when it goes away the session waits, detached, for a grace
+//! period. `registry.rs` finds sessions by id and counts them per user; `api.rs` lists and ends
+//! them over REST.
 
+pub mod api;
+pub mod attachment;
+pub mod flow;
 pub mod handler;
-pub mod pump;
+pub mod hub;
+pub mod input;
 pub mod registry;
+pub mod ring;
+pub mod session;
+pub mod viewer;

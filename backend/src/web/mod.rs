@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::servers::handlers::routes())
         .merge(crate::monitor::handlers::routes())
         .merge(crate::terminal::handler::routes())
+        .merge(crate::terminal::api::routes())
         .merge(crate::files::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // API answers are per-user and may name servers: never let a shared cache keep them.

@@ -1,10 +1,19 @@
-//! Terminal tabs: each tab is one WebSocket to `/api/ws/terminal/{server_id}` driving one xterm.
+//! Terminal tabs: each tab is one gateway terminal session driving one xterm. A new tab opens a
+//! session (`/api/ws/terminal/{server_id}`); after a page reload the tabs come back from
+//! `GET /api/terminal/sessions` and reattach (`/api/ws/terminal/attach/{id}`), and a socket that
+//! drops while the page stays open is reattached by `link.rs`. Closing a tab ends its session;
+//! leaving or reloading the page only detaches it.
 //!
 //! The tab list is plain data in a signal (`Tabs`); the live objects (xterm, socket, observers)
 //! are not `Send`, so they live in `session.rs`'s per-thread registry keyed by tab id and are torn
 //! down when the tab's pane unmounts.
 
+mod flow;
+mod keys;
+mod link;
+mod options;
 mod pane;
+mod reconnect;
 mod session;
 mod tabs;
 pub mod xterm;
@@ -13,12 +22,15 @@ pub use tabs::TerminalTabs;
 
 use leptos::prelude::*;
 use wire::servers::ServerView;
+use wire::terminal::SessionView;
 
 /// Where a tab's connection stands; shown as a dot in the tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TabState {
     Connecting,
     Connected,
+    /// The socket dropped; the session lives on in the gateway and is being reattached.
+    Reconnecting,
     /// The remote shell exited, or the connection closed.
     Ended,
     Failed,
@@ -29,6 +41,7 @@ impl TabState {
         match self {
             TabState::Connecting => "dot connecting",
             TabState::Connected => "dot connected",
+            TabState::Reconnecting => "dot reconnecting",
             TabState::Ended => "dot ended",
             TabState::Failed => "dot failed",
         }
@@ -43,6 +56,9 @@ pub struct Tab {
     /// Starts as the server name; the remote side may change it with a title escape.
     pub title: String,
     pub state: TabState,
+    /// The gateway session, once known: from its `session` frame, or from the list after a
+    /// page reload. Never stored in the browser: the list is fetched again after a reload.
+    pub session_id: Option<String>,
 }
 
 /// The open tabs and which one is shown, provided as context by the shell.
@@ -64,22 +80,61 @@ impl Tabs {
 
     /// Opens a new terminal on `server` and shows it.
     pub fn open(&self, server: &ServerView) {
+        let id = self.push(server.id, server.name.clone());
+        self.active.set(Some(id));
+    }
+
+    /// Reopens a tab for each live session not shown yet (after a page reload). The list
+    /// arrives asynchronously: if the user signed out meanwhile, the signals are gone and
+    /// nothing happens.
+    pub fn restore(&self, sessions: Vec<SessionView>) {
+        let _ = self.list.try_update(|tabs| {
+            for s in sessions {
+                let id = self.next_id.try_get_value().unwrap_or(1);
+                self.next_id.try_set_value(id + 1);
+                if !tabs
+                    .iter()
+                    .any(|t| t.session_id.as_deref() == Some(s.session_id.as_str()))
+                {
+                    tabs.push(Tab {
+                        id,
+                        server_id: s.server_id,
+                        title: s.server_name.clone(),
+                        server_name: s.server_name,
+                        state: TabState::Connecting,
+                        session_id: Some(s.session_id),
+                    });
+                }
+            }
+        });
+        if self.active.try_get_untracked() == Some(None) {
+            let first = self
+                .list
+                .try_with_untracked(|tabs| tabs.first().map(|t| t.id))
+                .flatten();
+            let _ = self.active.try_set(first);
+        }
+    }
+
+    fn push(&self, server_id: i32, server_name: String) -> u32 {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
         self.list.update(|tabs| {
             tabs.push(Tab {
                 id,
-                server_id: server.id,
-                server_name: server.name.clone(),
-                title: server.name.clone(),
+                server_id,
+                title: server_name.clone(),
+                server_name,
                 state: TabState::Connecting,
+                session_id: None,
             })
         });
-        self.active.set(Some(id));
+        id
     }
 
-    /// Closes a tab (its pane's cleanup ends the session) and shows a neighbour.
+    /// Closes a tab, ending its session in the gateway, and shows a neighbour.
     pub fn close(&self, id: u32) {
+        session::end(id);
         let mut neighbour = None;
         self.list.update(|tabs| {
             if let Some(pos) = tabs.iter().position(|t| t.id == id) {
@@ -105,6 +160,10 @@ impl Tabs {
         self.update(id, |t| t.state = state);
     }
 
+    fn set_session(&self, id: u32, session_id: String) {
+        self.update(id, |t| t.session_id = Some(session_id));
+    }
+
     fn set_title(&self, id: u32, title: String) {
         self.update(id, |t| {
             t.title = if title.trim().is_empty() {
@@ -113,12 +172,6 @@ impl Tabs {
                 title
             }
         });
-    }
-
-    fn state_of(&self, id: u32) -> Option<TabState> {
-        self.list
-            .try_with_untracked(|tabs| tabs.iter().find(|t| t.id == id).map(|t| t.state))
-            .flatten()
     }
 }
 

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 
 use super::session::{self, Hooks};
-use super::{use_tabs, Tab};
+use super::{use_tabs, Tab, TabState};
 use crate::theme::use_theme;
 use crate::toast::use_toasts;
 
@@ -25,17 +25,20 @@ pub fn TerminalPane(tab: Tab) -> impl IntoView {
         toasts,
         find_open,
     };
-    let (server_id, server_name) = (tab.server_id, tab.server_name.clone());
+    let target = session::Target {
+        server_id: tab.server_id,
+        server_name: tab.server_name.clone(),
+        session_id: tab.session_id.clone(),
+    };
     host.on_load(move |el| {
         let el: web_sys::HtmlElement = el.unchecked_into();
-        session::start(
-            tab_id,
-            server_id,
-            server_name,
-            el,
-            theme.get_untracked(),
-            hooks,
-        );
+        session::start(tab_id, target, el, theme.get_untracked(), hooks);
+    });
+    let reconnecting = Memo::new(move |_| {
+        tabs.list.with(|list| {
+            list.iter()
+                .any(|t| t.id == tab_id && t.state == TabState::Reconnecting)
+        })
     });
     on_cleanup(move || session::stop(tab_id));
 
@@ -59,6 +62,11 @@ pub fn TerminalPane(tab: Tab) -> impl IntoView {
             data-active=move || is_active.get().to_string()
         >
             <FindBar tab_id open=find_open/>
+            <Show when=move || reconnecting.get()>
+                <div class="terminal-banner" role="status" data-testid="terminal-reconnecting">
+                    "Connection lost — reconnecting…"
+                </div>
+            </Show>
             <div class="terminal-host" node_ref=host></div>
         </div>
     }

@@ -3,15 +3,25 @@
 
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use super::pane::TerminalPane;
-use super::{session, use_tabs};
+use super::{session, use_tabs, TabState};
+use crate::api;
 use crate::theme::use_theme;
 
 #[component]
 pub fn TerminalTabs() -> impl IntoView {
     let tabs = use_tabs();
     let theme = use_theme();
+
+    // After a page reload, the sessions still alive in the gateway come back as tabs; the list
+    // is fetched rather than kept in the browser.
+    spawn_local(async move {
+        if let Ok(sessions) = api::terminal_sessions().await {
+            tabs.restore(sessions);
+        }
+    });
 
     // Recolour open terminals when the theme changes.
     Effect::new(move |_| {
@@ -36,6 +46,11 @@ pub fn TerminalTabs() -> impl IntoView {
                             })
                         };
                         let is_active = move || tabs.active.get() == Some(id);
+                        let reconnecting = move || {
+                            tabs.list.with(|list| {
+                                list.iter().any(|t| t.id == id && t.state == TabState::Reconnecting)
+                            })
+                        };
                         view! {
                             <div
                                 class="tab"
@@ -43,6 +58,11 @@ pub fn TerminalTabs() -> impl IntoView {
                                 role="tab"
                                 aria-selected=move || is_active().to_string()
                                 data-testid="terminal-tab"
+                                data-session-id=move || {
+                                    tabs.list.with(|list| {
+                                        list.iter().find(|t| t.id == id).and_then(|t| t.session_id.clone())
+                                    })
+                                }
                                 title=title
                                 on:click=move |_| tabs.active.set(Some(id))
                                 on:auxclick=move |ev: MouseEvent| {
@@ -53,6 +73,9 @@ pub fn TerminalTabs() -> impl IntoView {
                             >
                                 <span class=state_class></span>
                                 <span class="tab-title">{title}</span>
+                                <Show when=reconnecting>
+                                    <span class="tab-status" data-testid="tab-status">"reconnecting…"</span>
+                                </Show>
                                 <button
                                     class="tab-close"
                                     title="Close tab"

@@ -313,6 +313,11 @@ async fn main() {
     let sshd = Sshd::start();
     let mut gh = Gatehouse::start_with(Options {
         binary: Some(binary),
+        // The many-terminals row opens more sessions than the default per-user cap allows.
+        env: vec![(
+            "GATEHOUSE_TERMINAL_MAX_SESSIONS_PER_USER".into(),
+            "0".into(),
+        )],
         ..Options::default()
     })
     .await;
@@ -351,7 +356,11 @@ async fn main() {
     let open = open_many(&admin, server, sessions).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rss_sessions = gh.rss_kib();
-    drop(open);
+    // End them: a dropped socket only detaches its session, which would keep its shell (and
+    // its channel on the pooled connection) for the rows below.
+    for term in open {
+        term.close().await;
+    }
 
     let file_rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
     let jump_rows = jump::run(&admin, &sshd, server, &file, size, runs).await;

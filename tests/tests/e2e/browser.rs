@@ -1,6 +1,7 @@
 //! What a person sees: headless Chromium (Debian's, driven by playwright-core) signs in, opens a
-//! terminal on a registered server, types a command and reads its output off the xterm screen;
-//! and works with files in the file manager (upload, edit, save, download, copy, rename, …).
+//! terminal on a registered server, types a command and reads its output off the xterm screen,
+//! gets the tab back after a reload and after a lost connection; and works with files in the
+//! file manager (upload, edit, save, download, copy, rename, …).
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -43,8 +44,8 @@ async fn run_script(script: &str, args: &[String], envs: &[(&str, String)]) -> O
 async fn a_person_signs_in_opens_a_terminal_and_sees_a_commands_output() {
     let sshd = Sshd::start();
     let gh = Gatehouse::start().await;
-    gh.admin()
-        .await
+    let admin = gh.admin().await;
+    admin
         .create_server(&sshd.password_server("browser-box"))
         .await;
 
@@ -69,6 +70,10 @@ async fn a_person_signs_in_opens_a_terminal_and_sees_a_commands_output() {
         "the browser did not see the command's output ({}):\n{stdout}\n{stderr}",
         out.status
     );
+    // Closing the tab ended the session; the reload and the cut connection had not.
+    let live: Vec<wire::terminal::SessionView> =
+        admin.get("/api/terminal/sessions").await.expect(200).json();
+    assert!(live.is_empty(), "{live:?}");
     let png = std::fs::read(&shot).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     println!("{stdout}");

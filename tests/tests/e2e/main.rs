@@ -47,5 +47,7 @@ mod ssh_config_import;
 mod ssh_failures;
 mod ssh_pool;
 mod terminal;
+mod terminal_limits;
+mod terminal_sessions;
 mod trust_policy;
 mod users;

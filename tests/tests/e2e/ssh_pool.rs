@@ -12,7 +12,7 @@ use gatehouse_tests::{Bastion, Files, Gatehouse, Sshd, Terminal};
 use crate::auth::user_request;
 
 /// Runs `echo $$` in the terminal's shell: its process id, as the server sees it.
-async fn shell_pid(term: &mut Terminal) -> u32 {
+pub async fn shell_pid(term: &mut Terminal) -> u32 {
     let done = Marker::new("PID");
     term.send_line(&format!(
         "stty -echo; echo \"PID[$$]\"; echo {}",

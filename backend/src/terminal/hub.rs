@@ -1,0 +1,286 @@
+//! The session hub: one task per terminal session that owns the reading half of the shell's SSH
+//! channel and outlives any WebSocket.
+//!
+//! It reads the channel, merges what is already queued into chunks of up to 64 KiB, appends each
+//! chunk to the replay ring and hands it to the attached owner socket through a small bounded
+//! queue. While that queue is full the hub stops reading the channel: russh's per-channel queue
+//! fills, and sshd's window closes — a slow owner (or one whose acks lag, see `attachment.rs`)
+//! back-pressures the shell, and memory stays bounded. With no socket attached the hub reads on
+//! into the ring, so the shell never blocks on a missing browser and memory is bounded by the
+//! ring's cap.
+//!
+//! The viewer side is a set of queues, one per socket; today only the owner's. Joiners and a
+//! recorder will sit beside it: they will be fed with `try_send`, so a slow one lags or is
+//! dropped alone and never holds the hub (or the owner) up.
+//!
+//! Lifetime: the owner's socket going away detaches the session and starts the grace timer; a
+//! reattach cancels it, expiry ends the session. The shell exiting, a close request, the idle
+//! timeout and shutdown end it at once. The caller (`session.rs`) then closes the channel.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
+use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, Instant};
+use tokio_util::sync::CancellationToken;
+use wire::terminal::codes;
+
+use super::input::Input;
+use super::registry::TerminalRegistry;
+use super::ring::Ring;
+use super::viewer::{Attached, CloseReason, Command, Ending, HubEnd};
+
+/// Output chunks already queued are merged into one frame up to this size: fewer, larger
+/// WebSocket frames when a command floods the terminal, no added latency when it does not.
+const MAX_FRAME: usize = 64 * 1024;
+
+/// Chunks waiting for the owner's socket. Small: the queue only smooths the hand-over; beyond
+/// it, back-pressure must reach sshd.
+const VIEWER_QUEUE: usize = 4;
+
+/// When the session last saw input or output; `Input` touches it too.
+pub struct Activity {
+    base: Instant,
+    millis: AtomicU64,
+}
+
+impl Activity {
+    pub fn new() -> Activity {
+        Activity {
+            base: Instant::now(),
+            millis: AtomicU64::new(0),
+        }
+    }
+
+    pub fn touch(&self) {
+        let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.millis.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.base + Duration::from_millis(self.millis.load(Ordering::Relaxed))
+    }
+}
+
+pub struct Settings {
+    pub grace: Duration,
+    /// `None`: no idle timeout.
+    pub idle: Option<Duration>,
+    pub replay_bytes: usize,
+}
+
+struct Viewer {
+    output: mpsc::Sender<Bytes>,
+    ending: oneshot::Sender<Ending>,
+}
+
+pub struct Hub {
+    session_id: String,
+    registry: TerminalRegistry,
+    settings: Settings,
+    activity: Arc<Activity>,
+    input: Input,
+    ring: Ring,
+    owner: Option<Viewer>,
+    /// Output read but not yet taken by the owner's queue; the channel is not read meanwhile.
+    pending: Option<Bytes>,
+}
+
+impl Hub {
+    /// A hub whose first owner is the socket that opened the session.
+    pub fn new(
+        session_id: String,
+        registry: TerminalRegistry,
+        settings: Settings,
+        activity: Arc<Activity>,
+        input: Input,
+    ) -> (Hub, Attached) {
+        let mut hub = Hub {
+            session_id,
+            registry,
+            ring: Ring::new(settings.replay_bytes),
+            settings,
+            activity,
+            input,
+            owner: None,
+            pending: None,
+        };
+        let attached = hub.attach(None);
+        (hub, attached)
+    }
+
+    pub async fn run(
+        mut self,
+        mut channel: ChannelReadHalf,
+        mut commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) -> HubEnd {
+        let mut grace = Box::pin(sleep(self.settings.grace));
+        let idle_after = self.settings.idle;
+        let mut idle = Box::pin(sleep(idle_after.unwrap_or(Duration::ZERO)));
+        let mut exit_code = None;
+        let end = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break HubEnd::Shutdown,
+                command = commands.recv() => match command {
+                    Some(Command::Attach { offset, reply }) => {
+                        let _ = reply.send(self.attach(offset));
+                    }
+                    Some(Command::Close(reason)) => break HubEnd::Closed(reason),
+                    // The registry holds a sender for as long as the session is listed.
+                    None => break HubEnd::Closed(CloseReason::Requested),
+                },
+                _ = owner_gone(self.owner.as_ref()) => {
+                    self.detach();
+                    if self.settings.grace.is_zero() {
+                        break HubEnd::DetachedTimeout;
+                    }
+                    grace.as_mut().reset(Instant::now() + self.settings.grace);
+                }
+                _ = &mut grace, if self.owner.is_none() => break HubEnd::DetachedTimeout,
+                _ = &mut idle, if idle_after.is_some() => {
+                    let due = self.activity.last() + idle_after.unwrap_or_default();
+                    if due <= Instant::now() {
+                        break HubEnd::IdleTimeout;
+                    }
+                    idle.as_mut().reset(due);
+                }
+                _ = deliver(self.owner.as_ref(), self.pending.clone()), if self.pending.is_some() => {
+                    // Taken, or the owner went away (the branch above notices next).
+                    self.pending = None;
+                }
+                msg = channel.wait(), if self.pending.is_none() => match msg {
+                    Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        let (chunk, closed) = coalesce(data, &mut channel, &mut exit_code);
+                        self.activity.touch();
+                        self.ring.push(&chunk);
+                        if self.owner.is_some() {
+                            self.pending = Some(chunk);
+                        }
+                        if closed {
+                            break HubEnd::Exited(exit_code);
+                        }
+                    }
+                    Some(ChannelMsg::ExitStatus { exit_status }) => exit_code = Some(exit_status),
+                    Some(ChannelMsg::Close) | None => break HubEnd::Exited(exit_code),
+                    Some(_) => {}
+                },
+            }
+        };
+        if let Some(owner) = self.owner.take() {
+            let _ = owner.ending.send(self.ending(end));
+        }
+        // Unlisted before `commands` drops: whoever waits for that (`DELETE`) finds it gone.
+        self.registry.remove(&self.session_id);
+        end
+    }
+
+    fn attach(&mut self, offset: Option<u64>) -> Attached {
+        if let Some(old) = self.owner.take() {
+            let _ = old.ending.send(Ending::Error {
+                code: codes::REPLACED,
+                message: "this session was opened in another window".into(),
+            });
+        }
+        // What was waiting for the old owner is in the ring, so in the new owner's replay.
+        self.pending = None;
+        let (output_tx, output) = mpsc::channel(VIEWER_QUEUE);
+        let (ending_tx, ending) = oneshot::channel();
+        self.owner = Some(Viewer {
+            output: output_tx,
+            ending: ending_tx,
+        });
+        self.registry
+            .update(&self.session_id, |s| s.attached = true);
+        Attached {
+            replay: self.ring.since(offset),
+            output,
+            ending,
+            input: self.input.clone(),
+        }
+    }
+
+    fn detach(&mut self) {
+        self.owner = None;
+        self.pending = None;
+        self.registry
+            .update(&self.session_id, |s| s.attached = false);
+    }
+
+    fn ending(&mut self, end: HubEnd) -> Ending {
+        let error = |code, message: &str| Ending::Error {
+            code,
+            message: message.to_owned(),
+        };
+        match end {
+            HubEnd::Exited(code) => Ending::Exited {
+                code,
+                tail: self.pending.take(),
+            },
+            HubEnd::Shutdown => error(codes::SHUTTING_DOWN, "the gateway is shutting down"),
+            HubEnd::IdleTimeout => Ending::Error {
+                code: codes::IDLE_TIMEOUT,
+                message: format!(
+                    "the session was ended after {} s without input or output",
+                    self.settings.idle.unwrap_or_default().as_secs()
+                ),
+            },
+            HubEnd::Closed(CloseReason::Requested) => {
+                error(codes::SESSION_CLOSED, "the session was closed")
+            }
+            HubEnd::Closed(CloseReason::AccessRevoked) => error(
+                codes::SESSION_CLOSED,
+                "the session was closed: you may no longer use this server",
+            ),
+            HubEnd::DetachedTimeout => error(codes::SESSION_CLOSED, "the session timed out"),
+        }
+    }
+}
+
+async fn owner_gone(owner: Option<&Viewer>) {
+    match owner {
+        Some(viewer) => viewer.output.closed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Cancel-safe: if another branch wins, the chunk was not sent (and stays pending).
+async fn deliver(owner: Option<&Viewer>, chunk: Option<Bytes>) {
+    if let (Some(viewer), Some(chunk)) = (owner, chunk) {
+        let _ = viewer.output.send(chunk).await;
+    }
+}
+
+/// Merges the chunks already waiting in the channel queue (without waiting for more). Returns the
+/// merged bytes and whether the channel closed meanwhile.
+fn coalesce(
+    first: Bytes,
+    channel: &mut ChannelReadHalf,
+    exit_code: &mut Option<u32>,
+) -> (Bytes, bool) {
+    let mut buf: Option<BytesMut> = None;
+    let mut closed = false;
+    while buf.as_ref().map_or(first.len(), BytesMut::len) < MAX_FRAME {
+        match channel.wait().now_or_never() {
+            Some(Some(ChannelMsg::Data { data }))
+            | Some(Some(ChannelMsg::ExtendedData { data, .. })) => {
+                buf.get_or_insert_with(|| BytesMut::from(&first[..]))
+                    .extend_from_slice(&data);
+            }
+            Some(Some(ChannelMsg::ExitStatus { exit_status })) => *exit_code = Some(exit_status),
+            Some(Some(ChannelMsg::Close)) | Some(None) => {
+                closed = true;
+                break;
+            }
+            Some(Some(_)) => {}
+            // Nothing more queued right now.
+            None => break,
+        }
+    }
+    (buf.map_or(first, BytesMut::freeze), closed)
+}
