@@ -49,6 +49,9 @@ pub struct Config {
     pub terminal_detach_grace_secs: u64,
     /// Bytes of recent output each terminal session keeps to replay on a reattach.
     pub terminal_replay_bytes: usize,
+    /// Output a terminal socket may fall behind by before the oldest waiting output is dropped
+    /// (the client is told how much). The shell is never slowed by a browser.
+    pub terminal_lag_bytes: usize,
     /// Seconds without input or output after which a terminal session is ended (0: never).
     pub terminal_idle_timeout_secs: u64,
     /// Most live terminal sessions (attached or detached) one user may have (0: no limit).
@@ -124,6 +127,7 @@ impl Default for Config {
             shutdown_grace_secs: 5,
             terminal_detach_grace_secs: 300,
             terminal_replay_bytes: 256 << 10,
+            terminal_lag_bytes: 16 << 20,
             terminal_idle_timeout_secs: 0,
             terminal_max_sessions_per_user: 20,
             host_key_policy: HostKeyPolicy::Tofu,

@@ -19,6 +19,12 @@ pub enum ServerFrame {
         offset: u64,
         bytes: u64,
     },
+    /// `bytes` bytes of output were dropped here because this socket fell too far behind (more
+    /// than `terminal_lag_bytes` waiting); live output resumes after it. Stream positions
+    /// (`Replay::offset`, `?offset=`) count the skipped bytes too.
+    Skipped {
+        bytes: u64,
+    },
     Exit {
         code: Option<u32>,
     },
@@ -38,9 +44,10 @@ pub enum ClientFrame {
     },
     /// Flow control, opt-in: the client has processed `bytes` more output bytes. Once a client
     /// sends its first `ack` (send `{"type":"ack","bytes":0}` right after connecting), the gateway
-    /// keeps at most [`FLOW_WINDOW`] bytes unacknowledged in flight and stops reading the SSH
-    /// channel until acks arrive, so a browser that renders slower than a command prints never
-    /// buffers without bound. Clients that never ack are paced by TCP alone.
+    /// keeps at most [`FLOW_WINDOW`] bytes unacknowledged in flight; more waits at the gateway
+    /// (up to `terminal_lag_bytes`, then the oldest is skipped, see [`ServerFrame::Skipped`]),
+    /// so a browser that renders slower than a command prints never buffers without bound.
+    /// Clients that never ack are paced by TCP alone.
     Ack {
         bytes: u64,
     },

@@ -1,9 +1,10 @@
 //! An attachment: one WebSocket bound to a session for as long as the socket lives.
 //!
 //! Outbound, it takes the hub's output queue and sends each chunk as a binary frame, awaiting the
-//! send before taking the next: a slow browser leaves the queue full and the hub stops reading
-//! the channel. With ack flow control on, it also stops taking from the queue while a window's
-//! worth of output is unacknowledged. Inbound, binary frames are stdin bytes and text frames
+//! send before taking the next: a slow browser leaves the queue full and the hub backlogs its
+//! output (and past `terminal_lag_bytes` skips it, which the client is told). With ack flow
+//! control on, it also stops taking from the queue while a window's worth of output is
+//! unacknowledged. Inbound, binary frames are stdin bytes and text frames
 //! JSON control, written to the shell channel (`input.rs`). When the session ends the socket gets
 //! `exit` or `error` and a close; when the socket goes away first, the session only detaches.
 
@@ -21,7 +22,7 @@ use wire::terminal::{codes, ClientFrame, ServerFrame};
 use super::flow::Flow;
 use super::handler::clamp_size;
 use super::input::Input;
-use super::viewer::{Attached, CloseReason, Command, Ending};
+use super::viewer::{Attached, CloseReason, Command, Ending, Output};
 use crate::state::AppState;
 
 /// How long an ending socket may take to flush its last output and say goodbye.
@@ -140,9 +141,19 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
                     break Outcome::Detached;
                 }
             }
-            // While paused the queue is not read: it fills and the hub stops reading the channel.
+            // While paused the queue is not read: it fills and the hub backlogs (then skips) output.
             _ = flow.acks.notified(), if paused => {}
-            chunk = output.recv(), if !paused => {
+            item = output.recv(), if !paused => {
+                let chunk = match item {
+                    Some(Output::Data(chunk)) => Some(chunk),
+                    Some(Output::Skipped(bytes)) => {
+                        if ws_tx.send(text(&ServerFrame::Skipped { bytes })).await.is_err() {
+                            break Outcome::Detached;
+                        }
+                        continue;
+                    }
+                    None => None,
+                };
                 let Some(chunk) = chunk else {
                     // The hub let go of this socket; its ending says why.
                     let end = (&mut ending).await.ok();
@@ -180,17 +191,18 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
 async fn goodbye(
     ws_tx: &mut SplitSink<WebSocket, Message>,
     end: Option<Ending>,
-    output: &mut mpsc::Receiver<bytes::Bytes>,
+    output: &mut mpsc::Receiver<Output>,
     close_requested: bool,
     done: &CancellationToken,
 ) {
     let mut frames = Vec::new();
     match end {
         Some(Ending::Exited { code, tail }) => {
-            while let Ok(chunk) = output.try_recv() {
-                frames.push(Message::Binary(chunk));
-            }
-            frames.extend(tail.map(Message::Binary));
+            let queued = std::iter::from_fn(|| output.try_recv().ok());
+            frames.extend(queued.chain(tail).map(|item| match item {
+                Output::Data(chunk) => Message::Binary(chunk),
+                Output::Skipped(bytes) => text(&ServerFrame::Skipped { bytes }),
+            }));
             frames.push(text(&ServerFrame::Exit { code }));
         }
         // The client asked for this; it needs no explanation.

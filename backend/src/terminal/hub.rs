@@ -2,12 +2,17 @@
 //! channel and outlives any WebSocket.
 //!
 //! It reads the channel, merges what is already queued into chunks of up to 64 KiB, appends each
-//! chunk to the replay ring and hands it to the attached owner socket through a small bounded
-//! queue. While that queue is full the hub stops reading the channel: russh's per-channel queue
-//! fills, and sshd's window closes — a slow owner (or one whose acks lag, see `attachment.rs`)
-//! back-pressures the shell, and memory stays bounded. With no socket attached the hub reads on
-//! into the ring, so the shell never blocks on a missing browser and memory is bounded by the
-//! ring's cap.
+//! chunk to the replay ring and hands it to the attached owner socket through a small queue,
+//! with a backlog behind it.
+//!
+//! The hub never stops reading the channel. The shell's SSH connection is shared (pooled per
+//! user and server, and bastion connections carry every hop behind them), and russh delivers
+//! every channel of a connection from one loop: a channel nobody reads stalls them all. So a
+//! socket that cannot keep up (a slow link, a background tab whose acks lag) builds a backlog,
+//! bounded by `terminal_lag_bytes`; past it, the oldest waiting output is dropped and the
+//! socket is told how much (`skipped`), as a terminal multiplexer does for a slow client. The
+//! shell is never slowed by a browser and memory stays bounded. With no socket attached the hub
+//! reads on into the ring alone.
 //!
 //! The viewer side is a set of queues, one per socket; today only the owner's. Joiners and a
 //! recorder will sit beside it: they will be fed with `try_send`, so a slow one lags or is
@@ -17,6 +22,7 @@
 //! reattach cancels it, expiry ends the session. The shell exiting, a close request, the idle
 //! timeout and shutdown end it at once. The caller (`session.rs`) then closes the channel.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +30,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
@@ -32,14 +39,13 @@ use wire::terminal::codes;
 use super::input::Input;
 use super::registry::TerminalRegistry;
 use super::ring::Ring;
-use super::viewer::{Attached, CloseReason, Command, Ending, HubEnd};
+use super::viewer::{Attached, CloseReason, Command, Ending, HubEnd, Output};
 
 /// Output chunks already queued are merged into one frame up to this size: fewer, larger
 /// WebSocket frames when a command floods the terminal, no added latency when it does not.
 const MAX_FRAME: usize = 64 * 1024;
 
-/// Chunks waiting for the owner's socket. Small: the queue only smooths the hand-over; beyond
-/// it, back-pressure must reach sshd.
+/// Chunks in flight to the owner's socket; more wait in the hub's backlog.
 const VIEWER_QUEUE: usize = 4;
 
 /// When the session last saw input or output; `Input` touches it too.
@@ -71,11 +77,68 @@ pub struct Settings {
     /// `None`: no idle timeout.
     pub idle: Option<Duration>,
     pub replay_bytes: usize,
+    /// Most output waiting for a socket that falls behind before the oldest is dropped.
+    pub lag_bytes: usize,
 }
 
 struct Viewer {
-    output: mpsc::Sender<Bytes>,
+    output: mpsc::Sender<Output>,
     ending: oneshot::Sender<Ending>,
+}
+
+/// Output a socket has not taken yet, in order. Past `cap` bytes everything waiting is dropped
+/// and counted, so the socket resumes with the newest output after a `Skipped` notice.
+struct Backlog {
+    items: VecDeque<Output>,
+    bytes: usize,
+    skipped: u64,
+    cap: usize,
+}
+
+impl Backlog {
+    fn new(cap: usize) -> Backlog {
+        Backlog {
+            items: VecDeque::new(),
+            bytes: 0,
+            skipped: 0,
+            cap,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if self.bytes + chunk.len() > self.cap {
+            self.skipped += self.bytes as u64;
+            self.items.clear();
+            self.bytes = 0;
+            if chunk.len() > self.cap {
+                self.skipped += chunk.len() as u64;
+                self.items.push_back(Output::Skipped(self.skipped));
+                return;
+            }
+            self.items.push_back(Output::Skipped(self.skipped));
+        }
+        self.bytes += chunk.len();
+        self.items.push_back(Output::Data(chunk));
+    }
+
+    fn pop(&mut self) -> Option<Output> {
+        let item = self.items.pop_front()?;
+        match &item {
+            Output::Data(chunk) => self.bytes -= chunk.len(),
+            Output::Skipped(_) => self.skipped = 0,
+        }
+        Some(item)
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
+        self.skipped = 0;
+    }
 }
 
 pub struct Hub {
@@ -86,8 +149,8 @@ pub struct Hub {
     input: Input,
     ring: Ring,
     owner: Option<Viewer>,
-    /// Output read but not yet taken by the owner's queue; the channel is not read meanwhile.
-    pending: Option<Bytes>,
+    /// Output read but not yet taken by the owner's queue.
+    backlog: Backlog,
 }
 
 impl Hub {
@@ -103,11 +166,11 @@ impl Hub {
             session_id,
             registry,
             ring: Ring::new(settings.replay_bytes),
+            backlog: Backlog::new(settings.lag_bytes),
             settings,
             activity,
             input,
             owner: None,
-            pending: None,
         };
         let attached = hub.attach(None);
         (hub, attached)
@@ -150,18 +213,18 @@ impl Hub {
                     }
                     idle.as_mut().reset(due);
                 }
-                _ = deliver(self.owner.as_ref(), self.pending.clone()), if self.pending.is_some() => {
-                    // Taken, or the owner went away (the branch above notices next).
-                    self.pending = None;
+                permit = room(self.owner.as_ref().map(|o| o.output.clone())), if !self.backlog.is_empty() => {
+                    // No permit: the owner went away (the branch above notices next).
+                    if let (Some(permit), Some(item)) = (permit, self.backlog.pop()) {
+                        permit.send(item);
+                    }
                 }
-                msg = channel.wait(), if self.pending.is_none() => match msg {
+                msg = channel.wait() => match msg {
                     Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
                         let (chunk, closed) = coalesce(data, &mut channel, &mut exit_code);
                         self.activity.touch();
                         self.ring.push(&chunk);
-                        if self.owner.is_some() {
-                            self.pending = Some(chunk);
-                        }
+                        self.offer(chunk);
                         if closed {
                             break HubEnd::Exited(exit_code);
                         }
@@ -188,7 +251,7 @@ impl Hub {
             });
         }
         // What was waiting for the old owner is in the ring, so in the new owner's replay.
-        self.pending = None;
+        self.backlog.clear();
         let (output_tx, output) = mpsc::channel(VIEWER_QUEUE);
         let (ending_tx, ending) = oneshot::channel();
         self.owner = Some(Viewer {
@@ -205,9 +268,26 @@ impl Hub {
         }
     }
 
+    /// Hands a chunk to the owner's socket: straight into its queue when nothing waits before it
+    /// and there is room, else behind the backlog.
+    fn offer(&mut self, chunk: Bytes) {
+        let Some(owner) = &self.owner else {
+            return;
+        };
+        if self.backlog.is_empty() {
+            match owner.output.try_send(Output::Data(chunk)) {
+                Ok(()) | Err(TrySendError::Closed(_)) => {}
+                Err(TrySendError::Full(Output::Data(chunk))) => self.backlog.push(chunk),
+                Err(TrySendError::Full(Output::Skipped(_))) => {}
+            }
+        } else {
+            self.backlog.push(chunk);
+        }
+    }
+
     fn detach(&mut self) {
         self.owner = None;
-        self.pending = None;
+        self.backlog.clear();
         self.registry
             .update(&self.session_id, |s| s.attached = false);
     }
@@ -220,7 +300,7 @@ impl Hub {
         match end {
             HubEnd::Exited(code) => Ending::Exited {
                 code,
-                tail: self.pending.take(),
+                tail: std::iter::from_fn(|| self.backlog.pop()).collect(),
             },
             HubEnd::Shutdown => error(codes::SHUTTING_DOWN, "the gateway is shutting down"),
             HubEnd::IdleTimeout => Ending::Error {
@@ -249,10 +329,12 @@ async fn owner_gone(owner: Option<&Viewer>) {
     }
 }
 
-/// Cancel-safe: if another branch wins, the chunk was not sent (and stays pending).
-async fn deliver(owner: Option<&Viewer>, chunk: Option<Bytes>) {
-    if let (Some(viewer), Some(chunk)) = (owner, chunk) {
-        let _ = viewer.output.send(chunk).await;
+/// Room for one more item in the owner's queue. Cancel-safe: nothing is taken from the
+/// backlog until the permit is in hand.
+async fn room(owner: Option<mpsc::Sender<Output>>) -> Option<mpsc::OwnedPermit<Output>> {
+    match owner {
+        Some(output) => output.reserve_owned().await.ok(),
+        None => std::future::pending().await,
     }
 }
 

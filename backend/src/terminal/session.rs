@@ -43,6 +43,7 @@ fn settings(config: &Config) -> Settings {
         idle: (config.terminal_idle_timeout_secs > 0)
             .then(|| Duration::from_secs(config.terminal_idle_timeout_secs)),
         replay_bytes: config.terminal_replay_bytes,
+        lag_bytes: config.terminal_lag_bytes.max(1),
     }
 }
 

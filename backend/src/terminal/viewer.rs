@@ -26,11 +26,20 @@ pub enum CloseReason {
     AccessRevoked,
 }
 
+/// What the hub hands a socket, in stream order.
+#[derive(Debug)]
+pub enum Output {
+    Data(Bytes),
+    /// This many bytes of output were dropped because the socket fell too far behind (its
+    /// backlog passed `terminal_lag_bytes`); the socket tells its client so.
+    Skipped(u64),
+}
+
 /// A socket's view of the session: the replay, then live output, then how it ended; and the
 /// way to type into it (a read-only joiner will get no `input`).
 pub struct Attached {
     pub replay: Replay,
-    pub output: mpsc::Receiver<Bytes>,
+    pub output: mpsc::Receiver<Output>,
     pub ending: oneshot::Receiver<Ending>,
     pub input: Input,
 }
@@ -38,10 +47,10 @@ pub struct Attached {
 /// What a viewer is told when its view ends (the socket then closes).
 #[derive(Debug)]
 pub enum Ending {
-    /// The shell exited; `tail` is output read with the close that did not go through the queue.
+    /// The shell exited; `tail` is output the socket had not taken from its backlog yet.
     Exited {
         code: Option<u32>,
-        tail: Option<Bytes>,
+        tail: Vec<Output>,
     },
     /// The session ended, or this socket was replaced, for a reason worth an error frame.
     Error { code: &'static str, message: String },

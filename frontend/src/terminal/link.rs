@@ -282,6 +282,13 @@ fn on_frame(this: &Rc<RefCell<State>>, frame: ServerFrame) {
                 term.write_str("\r\n\x1b[2m[some output was lost while disconnected]\x1b[0m\r\n");
             }
         }
+        ServerFrame::Skipped { bytes } => {
+            this.borrow_mut().received += bytes;
+            term.write_str(&format!(
+                "\x1b[0m\r\n\x1b[2m[{} of output skipped: this tab fell behind]\x1b[0m\r\n",
+                human_bytes(bytes)
+            ));
+        }
         ServerFrame::Exit { code } => {
             this.borrow_mut().over = true;
             hooks.tabs.set_state(tab_id, TabState::Ended);
@@ -315,5 +322,21 @@ fn on_frame(this: &Rc<RefCell<State>>, frame: ServerFrame) {
             };
             hooks.toasts.error(title, message);
         }
+    }
+}
+
+/// `1536` → `1.5 KiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }

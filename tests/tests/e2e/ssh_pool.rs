@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::terminal::Marker;
-use gatehouse_tests::{Bastion, Files, Gatehouse, Sshd, Terminal};
+use gatehouse_tests::gatehouse::Options;
+use gatehouse_tests::terminal::{Control, Marker};
+use gatehouse_tests::{Bastion, Files, Gatehouse, RemoteDir, Sshd, Terminal};
+use wire::terminal::ServerFrame;
 
 use crate::auth::user_request;
 
@@ -114,4 +116,55 @@ async fn targets_behind_one_bastion_share_the_users_bastion_connection() {
     assert_eq!(net.bastion.logins(), 1, "{}", net.bastion.log());
     // Two server records are two (user, server) connections, each tunnelled once.
     assert_eq!(net.private.logins(), 2, "{}", net.private.log());
+}
+
+#[tokio::test]
+async fn a_terminal_whose_client_stops_reading_never_stalls_the_connection_it_shares() {
+    // russh delivers every channel of a connection from one loop: a channel left unread would
+    // stall the user's other terminals and files on the same connection. The hub reads on,
+    // backlogs up to terminal_lag_bytes, then skips and says so.
+    const LAG: u64 = 1 << 20;
+    let sshd = Sshd::start();
+    let gh = Gatehouse::start_with(Options {
+        env: vec![("GATEHOUSE_TERMINAL_LAG_BYTES".into(), LAG.to_string())],
+        ..Options::default()
+    })
+    .await;
+    let admin = gh.admin().await;
+    let server = admin.create_server(&sshd.password_server("busy")).await;
+
+    let mut flooded = Terminal::open(&admin, server.id).await;
+    echo(&mut flooded, "READY").await;
+    flooded.ack(0).await; // flow control on; no more acks for now
+    flooded.send_line("yes flood-flood-flood-flood").await;
+    let mut unacked = 0u64;
+    while let Some(bytes) = flooded.next_output(Duration::from_millis(1500)).await {
+        unacked += bytes.len() as u64;
+    }
+    assert!(unacked > 0, "the flood started");
+
+    // Meanwhile the same user's other terminal and a download, on the same connection, flow.
+    let mut other = Terminal::open(&admin, server.id).await;
+    echo(&mut other, "ALIVE").await;
+    let dir = RemoteDir::new();
+    let body: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    dir.write("big.bin", &body);
+    let got = Files::new(&admin, server.id)
+        .download(&dir.remote("big.bin"), &[])
+        .await
+        .expect(200);
+    assert!(got.bytes == body, "the download arrived whole");
+    assert_eq!(sshd.logins(), 1, "all on one connection: {}", sshd.log());
+
+    // Once it reads again, the flooded terminal learns how much it missed, then goes on.
+    flooded.ack(unacked).await;
+    let skipped = loop {
+        match flooded.next_control().await {
+            Control::Frame(ServerFrame::Skipped { bytes }) => break bytes,
+            _ => continue,
+        }
+    };
+    assert!(skipped > LAG, "skipped {skipped} bytes");
+    flooded.send(b"\x03").await;
+    echo(&mut other, "STILL").await;
 }
