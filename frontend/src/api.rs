@@ -303,6 +303,45 @@ pub fn terminal_attach_url(session_id: &str, cols: u16, rows: u16, offset: Optio
     ))
 }
 
+/// Join URL of a share link (the token travels in the path, as the contract says).
+pub fn terminal_join_url(token: &str) -> String {
+    ws_url(&format!("api/ws/terminal/join/{}", query_value(token)))
+}
+
+/// Creates a share link to one of the caller's sessions.
+pub async fn create_share(
+    session_id: &str,
+    mode: &str,
+    expires_in: u64,
+) -> ApiResult<wire::terminal::ShareCreated> {
+    let body = wire::terminal::ShareRequest {
+        mode: mode.to_owned(),
+        expires_in: Some(expires_in),
+    };
+    let path = format!("api/terminal/share/{}", query_value(session_id));
+    send(Method::Post, &path, &body).await
+}
+
+/// The session's share links and participants.
+pub async fn sharing(session_id: &str) -> ApiResult<wire::terminal::Sharing> {
+    get(&format!("api/terminal/share/{}", query_value(session_id))).await
+}
+
+/// Revokes every share link of the session; everyone who joined through one is disconnected.
+pub async fn revoke_shares(session_id: &str) -> ApiResult<()> {
+    delete(&format!("api/terminal/share/{}", query_value(session_id))).await
+}
+
+/// Disconnects one participant.
+pub async fn kick_participant(session_id: &str, participant_id: &str) -> ApiResult<()> {
+    delete(&format!(
+        "api/terminal/share/{}/participants/{}",
+        query_value(session_id),
+        query_value(participant_id)
+    ))
+    .await
+}
+
 /// The caller's live terminal sessions (attached or not), oldest first.
 pub async fn terminal_sessions() -> ApiResult<Vec<wire::terminal::SessionView>> {
     get("api/terminal/sessions").await

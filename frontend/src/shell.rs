@@ -31,7 +31,25 @@ pub fn Shell() -> impl IntoView {
     let session = use_session();
     let servers = ServerStore::new();
     provide_context(servers);
-    provide_context(Tabs::new());
+    let tabs = Tabs::new();
+    provide_context(tabs);
+    // A share link (`/#/join/<token>`): join that session in a new tab. The token stays in the
+    // fragment (never sent to the server in a URL) and leaves the address bar at once.
+    let take_join = move || {
+        let Some(location) = web_sys::window().map(|w| w.location()) else {
+            return;
+        };
+        let hash = location.hash().unwrap_or_default();
+        if let Some(token) = hash.strip_prefix("#/join/") {
+            if !token.is_empty() {
+                tabs.join(token.to_owned());
+            }
+            let _ = location.set_hash("");
+        }
+    };
+    take_join();
+    let hash_listener = window_event_listener(leptos::ev::hashchange, move |_| take_join());
+    on_cleanup(move || hash_listener.remove());
     provide_context(Files::new(session, servers));
     servers.reload(session);
 

@@ -25,6 +25,16 @@ pub enum ServerFrame {
     Skipped {
         bytes: u64,
     },
+    /// Sent to a joiner (share link or watch) right after `Session`: whose session this is and
+    /// whether the joiner may type (`"ro"` or `"rw"`). `Replay` and the replay follow.
+    Joined {
+        owner: String,
+        mode: String,
+    },
+    /// Sent to the owner's socket whenever someone joins, leaves or is kicked.
+    Participants {
+        participants: Vec<ParticipantView>,
+    },
     Exit {
         code: Option<u32>,
     },
@@ -90,6 +100,54 @@ pub struct Limits {
     pub replay_bytes: u64,
 }
 
+/// `POST /api/terminal/share/{session_id}` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRequest {
+    /// `"ro"` or `"rw"`.
+    pub mode: String,
+    /// Seconds until the link stops admitting joiners (default 3600, at most 7 days).
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// `POST /api/terminal/share/{session_id}` answer. The token is shown only here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareCreated {
+    pub id: String,
+    pub token: String,
+    /// The UI route that joins, the token in the fragment (`/#/join/<token>`).
+    pub url: String,
+    pub mode: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// One active share link of a session (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareView {
+    pub id: String,
+    pub mode: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Someone watching or typing into a session that is not theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantView {
+    pub id: String,
+    pub username: String,
+    pub mode: String,
+    /// RFC 3339.
+    pub since: String,
+}
+
+/// `GET /api/terminal/share/{session_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sharing {
+    pub shares: Vec<ShareView>,
+    pub participants: Vec<ParticipantView>,
+}
+
 /// Machine-readable codes of `ServerFrame::Error` (and of the terminal REST errors), so clients
 /// can match on them.
 pub mod codes {
@@ -121,4 +179,12 @@ pub mod codes {
     pub const SESSION_NOT_FOUND: &str = "session_not_found";
     /// REST 429: the per-user session cap (`terminal_max_sessions_per_user`) is reached.
     pub const TOO_MANY_SESSIONS: &str = "too_many_sessions";
+    /// REST 404 on a join: the share link is unknown, expired or revoked (never told apart).
+    pub const SHARE_NOT_FOUND: &str = "share_not_found";
+    /// The owner revoked the share links: every joiner is disconnected.
+    pub const SHARE_REVOKED: &str = "share_revoked";
+    /// The owner removed this joiner.
+    pub const KICKED: &str = "kicked";
+    /// A read-only joiner typed; the input was dropped (not fatal, sent once).
+    pub const READ_ONLY: &str = "read_only";
 }

@@ -13,16 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures::stream::{SplitSink, SplitStream};
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
-use wire::terminal::{codes, ClientFrame, ServerFrame};
+use wire::terminal::{codes, ParticipantView, ServerFrame};
 
 use super::flow::Flow;
-use super::handler::clamp_size;
-use super::input::Input;
-use super::viewer::{Attached, CloseReason, Command, Ending, Output};
+use super::inbound::Inbound;
+use super::sharing::Participant;
+use super::viewer::{Attached, Command, Ending, Output};
 use crate::state::AppState;
 
 /// How long an ending socket may take to flush its last output and say goodbye.
@@ -35,6 +35,18 @@ pub struct Binding {
     pub commands: mpsc::Sender<Command>,
     /// A reattach announces and sends the replay; a new session has nothing to replay.
     pub replay: bool,
+    pub role: Role,
+}
+
+/// Whose socket this is.
+pub enum Role {
+    /// The owner's: it types, sizes the PTY, and follows the roster of participants.
+    Owner,
+    /// A participant's (share link or watcher), in someone else's (`owner`'s) session.
+    Joiner {
+        participant: Arc<Participant>,
+        owner: String,
+    },
 }
 
 /// How an attachment ended.
@@ -84,6 +96,28 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
     let mut greeting = vec![text(&ServerFrame::Session {
         session_id: binding.session_id.clone(),
     })];
+    let mut roster = None;
+    let mut participant = None;
+    match binding.role {
+        Role::Owner => {
+            let rx = state.terminals.sharing().roster(&binding.session_id);
+            if !rx.borrow().is_empty() {
+                let participants = rx.borrow().clone();
+                greeting.push(text(&ServerFrame::Participants { participants }));
+            }
+            roster = Some(rx);
+        }
+        Role::Joiner {
+            participant: p,
+            owner,
+        } => {
+            greeting.push(text(&ServerFrame::Joined {
+                owner,
+                mode: p.mode.as_str().to_owned(),
+            }));
+            participant = Some(p);
+        }
+    }
     if binding.replay {
         greeting.push(text(&ServerFrame::Replay {
             offset: replay.offset,
@@ -121,6 +155,7 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
             flow: flow.clone(),
             close_requested: close_requested.clone(),
             done: done.clone(),
+            participant: participant.clone(),
         }
         .run(ws_rx),
     );
@@ -136,6 +171,20 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
                 break Outcome::Ended;
             }
             _ = done.cancelled() => break Outcome::Detached,
+            code = kicked(participant.as_deref()) => {
+                let message = match code {
+                    codes::SHARE_REVOKED => "the owner stopped sharing this session",
+                    _ => "the owner removed you from this session",
+                };
+                let end = Ending::Error { code, message: message.to_owned() };
+                goodbye(&mut ws_tx, Some(end), &mut output, false, &done).await;
+                break Outcome::Ended;
+            }
+            Some(participants) = changed(roster.as_mut()) => {
+                if ws_tx.send(text(&ServerFrame::Participants { participants })).await.is_err() {
+                    break Outcome::Detached;
+                }
+            }
             Some(frame) = control_rx.recv() => {
                 if ws_tx.send(text(&frame)).await.is_err() {
                     break Outcome::Detached;
@@ -228,69 +277,24 @@ async fn goodbye(
     }
 }
 
-/// The socket's reading half: stdin bytes and control frames.
-struct Inbound {
-    state: AppState,
-    session_id: String,
-    input: Input,
-    commands: mpsc::Sender<Command>,
-    control: mpsc::Sender<ServerFrame>,
-    flow: Arc<Flow>,
-    close_requested: Arc<AtomicBool>,
-    done: CancellationToken,
+async fn kicked(participant: Option<&Participant>) -> &'static str {
+    match participant {
+        Some(p) => p.kicked().await,
+        None => std::future::pending().await,
+    }
 }
 
-impl Inbound {
-    async fn run(self, mut ws_rx: SplitStream<WebSocket>) {
-        loop {
-            let msg = tokio::select! {
-                _ = self.done.cancelled() => break,
-                m = ws_rx.next() => m,
-            };
-            match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-                Some(Ok(Message::Binary(bytes))) => {
-                    tokio::select! {
-                        _ = self.input.write(bytes) => {}
-                        _ = self.done.cancelled() => {}
-                    }
-                }
-                Some(Ok(Message::Text(t))) => self.control(t.as_str()).await,
-                Some(Ok(_)) => {}
-            }
+/// The roster, each time it changes (never, for a joiner; `None` once it is gone).
+async fn changed(
+    roster: Option<&mut watch::Receiver<Vec<ParticipantView>>>,
+) -> Option<Vec<ParticipantView>> {
+    match roster {
+        Some(rx) => {
+            rx.changed().await.ok()?;
+            let list = rx.borrow_and_update().clone();
+            Some(list)
         }
-        self.done.cancel();
-    }
-
-    async fn control(&self, frame: &str) {
-        match serde_json::from_str::<ClientFrame>(frame) {
-            Ok(ClientFrame::Resize { cols, rows }) => {
-                let (cols, rows) = clamp_size(Some(cols), Some(rows));
-                self.state.terminals.update(&self.session_id, |s| {
-                    (s.cols, s.rows) = (cols, rows);
-                });
-                tokio::select! {
-                    _ = self.input.resize(cols, rows) => {}
-                    _ = self.done.cancelled() => {}
-                }
-            }
-            Ok(ClientFrame::Ack { bytes }) => self.flow.ack(bytes),
-            Ok(ClientFrame::Close) => {
-                self.close_requested.store(true, Ordering::Release);
-                let command = Command::Close(CloseReason::Requested);
-                tokio::select! {
-                    _ = self.commands.send(command) => {}
-                    _ = self.done.cancelled() => {}
-                }
-            }
-            // A malformed control frame is answered, never fatal.
-            Err(e) => {
-                let _ = self.control.try_send(ServerFrame::Error {
-                    code: codes::BAD_FRAME.into(),
-                    message: format!("ignored a malformed control frame: {e}"),
-                });
-            }
-        }
+        None => std::future::pending().await,
     }
 }
 
@@ -302,6 +306,22 @@ pub async fn request_attach(
     let (reply, answer) = oneshot::channel();
     commands
         .send(Command::Attach { offset, reply })
+        .await
+        .ok()?;
+    answer.await.ok()
+}
+
+/// Resolves a join request: the hub's answer, unless the session ended meanwhile.
+pub async fn request_join(
+    commands: &mpsc::Sender<Command>,
+    participant_id: String,
+) -> Option<Attached> {
+    let (reply, answer) = oneshot::channel();
+    commands
+        .send(Command::Join {
+            participant_id,
+            reply,
+        })
         .await
         .ok()?;
     answer.await.ok()

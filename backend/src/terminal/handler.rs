@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use wire::terminal::codes;
 
 use super::api::{find_owned, session_not_found};
-use super::attachment::{self, Binding, Outcome};
+use super::attachment::{self, Binding, Outcome, Role};
 use super::session;
 use super::viewer::{CloseReason, Command};
 use crate::audit::{self, Actor};
@@ -56,7 +56,7 @@ pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
     )
 }
 
-fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+pub(super) fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_INBOUND_FRAME)
         .max_frame_size(MAX_INBOUND_FRAME)
 }
@@ -91,6 +91,7 @@ async fn open(
                 attached: started.attached,
                 commands: started.commands,
                 replay: false,
+                role: Role::Owner,
             };
             bind(&state, &actor, server.id, socket, binding).await;
         })
@@ -165,6 +166,7 @@ async fn reattach(
         attached,
         commands,
         replay: true,
+        role: Role::Owner,
     };
     bind(&state, &actor, server_id, socket, binding).await;
 }
@@ -191,7 +193,7 @@ async fn bind(
 }
 
 /// The server, if the caller may see it and SSH is enabled on it.
-async fn usable_server(
+pub(super) async fn usable_server(
     state: &AppState,
     user: &CurrentUser,
     server_id: i32,
@@ -203,6 +205,6 @@ async fn usable_server(
     Ok(server)
 }
 
-async fn fail(mut socket: WebSocket, code: &str, message: String) {
+pub(super) async fn fail(mut socket: WebSocket, code: &str, message: String) {
     attachment::send_error_and_close(&mut socket, code, message).await;
 }

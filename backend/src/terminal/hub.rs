@@ -14,15 +14,17 @@
 //! shell is never slowed by a browser and memory stays bounded. With no socket attached the hub
 //! reads on into the ring alone.
 //!
-//! The viewer side is a set of queues, one per socket; today only the owner's. Joiners and a
-//! recorder will sit beside it: they will be fed with `try_send`, so a slow one lags or is
-//! dropped alone and never holds the hub (or the owner) up.
+//! The viewer side is a set of queues, one per socket: the owner's, and one per joiner (share
+//! link or watcher). Each joiner has its own backlog, fed with `try_send` only and flushed on a
+//! short tick, so a slow joiner lags, then skips, alone and never holds the hub, the owner or the
+//! other joiners up. Joiners do not keep a session alive: only the owner's socket counts for the
+//! grace timer.
 //!
 //! Lifetime: the owner's socket going away detaches the session and starts the grace timer; a
 //! reattach cancels it, expiry ends the session. The shell exiting, a close request, the idle
 //! timeout and shutdown end it at once. The caller (`session.rs`) then closes the channel.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,9 @@ use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 use wire::terminal::codes;
 
+use super::backlog::Backlog;
 use super::input::Input;
+use super::joiners::fan_out;
 use super::registry::TerminalRegistry;
 use super::ring::Ring;
 use super::viewer::{Attached, CloseReason, Command, Ending, HubEnd, Output};
@@ -47,6 +51,9 @@ const MAX_FRAME: usize = 64 * 1024;
 
 /// Chunks in flight to the owner's socket; more wait in the hub's backlog.
 const VIEWER_QUEUE: usize = 4;
+
+/// How often output waiting for lagging joiners is offered to them again.
+const JOINER_FLUSH: Duration = Duration::from_millis(50);
 
 /// When the session last saw input or output; `Input` touches it too.
 pub struct Activity {
@@ -81,64 +88,9 @@ pub struct Settings {
     pub lag_bytes: usize,
 }
 
-struct Viewer {
-    output: mpsc::Sender<Output>,
-    ending: oneshot::Sender<Ending>,
-}
-
-/// Output a socket has not taken yet, in order. Past `cap` bytes everything waiting is dropped
-/// and counted, so the socket resumes with the newest output after a `Skipped` notice.
-struct Backlog {
-    items: VecDeque<Output>,
-    bytes: usize,
-    skipped: u64,
-    cap: usize,
-}
-
-impl Backlog {
-    fn new(cap: usize) -> Backlog {
-        Backlog {
-            items: VecDeque::new(),
-            bytes: 0,
-            skipped: 0,
-            cap,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    fn push(&mut self, chunk: Bytes) {
-        if self.bytes + chunk.len() > self.cap {
-            self.skipped += self.bytes as u64;
-            self.items.clear();
-            self.bytes = 0;
-            if chunk.len() > self.cap {
-                self.skipped += chunk.len() as u64;
-                self.items.push_back(Output::Skipped(self.skipped));
-                return;
-            }
-            self.items.push_back(Output::Skipped(self.skipped));
-        }
-        self.bytes += chunk.len();
-        self.items.push_back(Output::Data(chunk));
-    }
-
-    fn pop(&mut self) -> Option<Output> {
-        let item = self.items.pop_front()?;
-        match &item {
-            Output::Data(chunk) => self.bytes -= chunk.len(),
-            Output::Skipped(_) => self.skipped = 0,
-        }
-        Some(item)
-    }
-
-    fn clear(&mut self) {
-        self.items.clear();
-        self.bytes = 0;
-        self.skipped = 0;
-    }
+pub(super) struct Viewer {
+    pub(super) output: mpsc::Sender<Output>,
+    pub(super) ending: oneshot::Sender<Ending>,
 }
 
 pub struct Hub {
@@ -151,6 +103,8 @@ pub struct Hub {
     owner: Option<Viewer>,
     /// Output read but not yet taken by the owner's queue.
     backlog: Backlog,
+    /// Joiners by participant id, each with its own backlog.
+    joiners: HashMap<String, (Viewer, Backlog)>,
 }
 
 impl Hub {
@@ -171,6 +125,7 @@ impl Hub {
             activity,
             input,
             owner: None,
+            joiners: HashMap::new(),
         };
         let attached = hub.attach(None);
         (hub, attached)
@@ -186,13 +141,19 @@ impl Hub {
         let idle_after = self.settings.idle;
         let mut idle = Box::pin(sleep(idle_after.unwrap_or(Duration::ZERO)));
         let mut exit_code = None;
+        let mut flush = tokio::time::interval(JOINER_FLUSH);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let end = loop {
+            let lagging = self.joiners.values().any(|(_, b)| !b.is_empty());
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break HubEnd::Shutdown,
                 command = commands.recv() => match command {
                     Some(Command::Attach { offset, reply }) => {
                         let _ = reply.send(self.attach(offset));
+                    }
+                    Some(Command::Join { participant_id, reply }) => {
+                        let _ = reply.send(self.join(participant_id));
                     }
                     Some(Command::Close(reason)) => break HubEnd::Closed(reason),
                     // The registry holds a sender for as long as the session is listed.
@@ -205,6 +166,7 @@ impl Hub {
                     }
                     grace.as_mut().reset(Instant::now() + self.settings.grace);
                 }
+                _ = flush.tick(), if lagging => fan_out(&mut self.joiners, None),
                 _ = &mut grace, if self.owner.is_none() => break HubEnd::DetachedTimeout,
                 _ = &mut idle, if idle_after.is_some() => {
                     let due = self.activity.last() + idle_after.unwrap_or_default();
@@ -224,7 +186,8 @@ impl Hub {
                         let (chunk, closed) = coalesce(data, &mut channel, &mut exit_code);
                         self.activity.touch();
                         self.ring.push(&chunk);
-                        self.offer(chunk);
+                        self.offer(chunk.clone());
+                        fan_out(&mut self.joiners, Some(chunk));
                         if closed {
                             break HubEnd::Exited(exit_code);
                         }
@@ -237,6 +200,10 @@ impl Hub {
         };
         if let Some(owner) = self.owner.take() {
             let _ = owner.ending.send(self.ending(end));
+        }
+        for (_, (joiner, mut backlog)) in std::mem::take(&mut self.joiners) {
+            std::mem::swap(&mut self.backlog, &mut backlog);
+            let _ = joiner.ending.send(self.ending(end));
         }
         // Unlisted before `commands` drops: whoever waits for that (`DELETE`) finds it gone.
         self.registry.remove(&self.session_id);
@@ -262,6 +229,24 @@ impl Hub {
             .update(&self.session_id, |s| s.attached = true);
         Attached {
             replay: self.ring.since(offset),
+            output,
+            ending,
+            input: self.input.clone(),
+        }
+    }
+
+    /// A new joiner: its own queue and backlog, the whole ring as its replay.
+    fn join(&mut self, participant_id: String) -> Attached {
+        let (output_tx, output) = mpsc::channel(VIEWER_QUEUE);
+        let (ending_tx, ending) = oneshot::channel();
+        let viewer = Viewer {
+            output: output_tx,
+            ending: ending_tx,
+        };
+        let backlog = Backlog::new(self.settings.lag_bytes);
+        self.joiners.insert(participant_id, (viewer, backlog));
+        Attached {
+            replay: self.ring.since(None),
             output,
             ending,
             input: self.input.clone(),

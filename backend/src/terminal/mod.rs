@@ -5,15 +5,23 @@
 //! socket (`attachment.rs`, with ack flow control in `flow.rs`) binds to a session when it opens
 //! one or reattaches (`handler.rs`); when it goes away the session waits, detached, for a grace
 //! period. `registry.rs` finds sessions by id and counts them per user; `api.rs` lists and ends
-//! them over REST.
+//! them over REST. Sharing: `sharing.rs` keeps share links and participants, `share_api.rs` is
+//! their REST side, `share_ws.rs` the join and watch sockets; joiners bind through the same
+//! attachment, fed by the hub from their own queues.
 
 pub mod api;
 pub mod attachment;
+pub mod backlog;
 pub mod flow;
 pub mod handler;
 pub mod hub;
+pub mod inbound;
 pub mod input;
+pub mod joiners;
 pub mod registry;
 pub mod ring;
 pub mod session;
+pub mod share_api;
+pub mod share_ws;
+pub mod sharing;
 pub mod viewer;

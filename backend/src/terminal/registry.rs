@@ -8,12 +8,15 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use super::sharing::Sharing;
 use super::viewer::Command;
 
 /// What the registry knows about a session, for listing and for the owner check.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub user_id: i32,
+    /// The owner's username (shown to joiners).
+    pub owner: String,
     pub server_id: i32,
     pub server_name: String,
     pub started_at: DateTime<Utc>,
@@ -39,6 +42,7 @@ struct Inner {
 pub struct TerminalRegistry {
     inner: Arc<Mutex<Inner>>,
     tasks: TaskTracker,
+    sharing: Sharing,
 }
 
 /// One of a user's session slots; the session holds it for its whole life.
@@ -89,6 +93,19 @@ impl TerminalRegistry {
 
     pub fn remove(&self, session_id: &str) {
         lock(&self.inner).sessions.remove(session_id);
+        self.sharing.forget(session_id);
+    }
+
+    /// Share links and participants of every session.
+    pub fn sharing(&self) -> &Sharing {
+        &self.sharing
+    }
+
+    /// The session, whoever owns it (for joiners, watchers and admins).
+    pub fn get(&self, session_id: &str) -> Option<(SessionInfo, mpsc::Sender<Command>)> {
+        let inner = lock(&self.inner);
+        let entry = inner.sessions.get(session_id)?;
+        Some((entry.info.clone(), entry.commands.clone()))
     }
 
     /// The session, if it is alive and `user_id` owns it. Anyone else learns nothing, not even

@@ -105,6 +105,7 @@ pub async fn start(
         &session_id,
         SessionInfo {
             user_id: actor.user_id.unwrap_or_default(),
+            owner: actor.username.clone().unwrap_or_default(),
             server_id: server.id,
             server_name: server.name.clone(),
             started_at,

@@ -15,6 +15,11 @@ pub enum Command {
         offset: Option<u64>,
         reply: oneshot::Sender<Attached>,
     },
+    /// Add a joiner (share link or watcher) with its own queue; it gets the whole replay ring.
+    Join {
+        participant_id: String,
+        reply: oneshot::Sender<Attached>,
+    },
     Close(CloseReason),
 }
 

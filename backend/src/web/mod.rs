@@ -23,6 +23,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::monitor::handlers::routes())
         .merge(crate::terminal::handler::routes())
         .merge(crate::terminal::api::routes())
+        .merge(crate::terminal::share_api::routes())
+        .merge(crate::terminal::share_ws::routes())
         .merge(crate::files::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // API answers are per-user and may name servers: never let a shared cache keep them.

@@ -41,6 +41,8 @@ pub(super) struct State {
     /// it for output of an earlier socket.
     pub(super) on_parsed: Option<Closure<dyn FnMut()>>,
     pub(super) session_id: Option<String>,
+    /// The share token of a joined tab: every (re)connect joins with it.
+    pub(super) join: Option<String>,
     /// Output stream position this xterm shows everything up to; meaningful once `resumable`
     /// (a restored tab's xterm starts empty, mid-stream, until its first replay).
     pub(super) received: u64,
@@ -59,6 +61,7 @@ impl Link {
         server_id: i32,
         server_name: String,
         session_id: Option<String>,
+        join: Option<String>,
         term: Terminal,
         hooks: Hooks,
     ) -> Link {
@@ -71,8 +74,9 @@ impl Link {
             socket: None,
             handlers: Vec::new(),
             on_parsed: None,
-            resumable: session_id.is_none(),
+            resumable: session_id.is_none() && join.is_none(),
             session_id,
+            join,
             received: 0,
             flow: FlowAcks::default(),
             over: false,
@@ -113,11 +117,15 @@ impl Link {
             .filter(|s| s.ready_state() == WebSocket::OPEN)
     }
 
-    /// The user closed the tab: end the session in the gateway, not just this socket.
+    /// The user closed the tab: end the session in the gateway, not just this socket. A joined
+    /// tab only leaves (its socket closes when the pane goes): the session is someone else's.
     pub fn end(&self) {
         let (socket, session_id) = {
             let mut state = self.0.borrow_mut();
             state.over = true;
+            if state.join.is_some() {
+                return;
+            }
             (state.socket.clone(), state.session_id.clone())
         };
         let close = serde_json::to_string(&ClientFrame::Close).unwrap_or_default();
@@ -175,12 +183,13 @@ pub(super) fn connect(this: &Rc<RefCell<State>>) {
         }
         state.flow.reset();
         let (cols, rows) = (state.term.cols(), state.term.rows());
-        match &state.session_id {
-            Some(id) => {
+        match (&state.join, &state.session_id) {
+            (Some(token), _) => api::terminal_join_url(token),
+            (None, Some(id)) => {
                 let offset = state.resumable.then_some(state.received);
                 api::terminal_attach_url(id, cols, rows, offset)
             }
-            None => api::terminal_ws_url(state.server_id, cols, rows),
+            (None, None) => api::terminal_ws_url(state.server_id, cols, rows),
         }
     };
     let socket = match WebSocket::new(&url) {
@@ -281,6 +290,11 @@ fn on_frame(this: &Rc<RefCell<State>>, frame: ServerFrame) {
             if lost {
                 term.write_str("\r\n\x1b[2m[some output was lost while disconnected]\x1b[0m\r\n");
             }
+        }
+        // Shown by the joiner banner and the share dialog, not in the terminal.
+        ServerFrame::Joined { owner, mode } => hooks.tabs.set_joined(tab_id, owner, mode),
+        ServerFrame::Participants { participants } => {
+            hooks.tabs.set_participants(tab_id, participants)
         }
         ServerFrame::Skipped { bytes } => {
             this.borrow_mut().received += bytes;

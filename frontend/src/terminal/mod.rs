@@ -15,6 +15,7 @@ mod options;
 mod pane;
 mod reconnect;
 mod session;
+mod share;
 mod tabs;
 pub mod xterm;
 
@@ -22,7 +23,7 @@ pub use tabs::TerminalTabs;
 
 use leptos::prelude::*;
 use wire::servers::ServerView;
-use wire::terminal::SessionView;
+use wire::terminal::{ParticipantView, SessionView};
 
 /// Where a tab's connection stands; shown as a dot in the tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,13 @@ pub struct Tab {
     /// The gateway session, once known: from its `session` frame, or from the list after a
     /// page reload. Never stored in the browser: the list is fetched again after a reload.
     pub session_id: Option<String>,
+    /// A joined tab (someone else's session): the share token it joins with (`None`: a watch
+    /// or the user's own session). Kept in memory only.
+    pub join: Option<String>,
+    /// From the `joined` frame: whose session this is and the mode (`"ro"`/`"rw"`).
+    pub joined: Option<(String, String)>,
+    /// The owner's view of who else is connected (from `participants` frames).
+    pub participants: Vec<ParticipantView>,
 }
 
 /// The open tabs and which one is shown, provided as context by the shell.
@@ -103,6 +111,9 @@ impl Tabs {
                         server_name: s.server_name,
                         state: TabState::Connecting,
                         session_id: Some(s.session_id),
+                        join: None,
+                        joined: None,
+                        participants: Vec::new(),
                     });
                 }
             }
@@ -116,6 +127,13 @@ impl Tabs {
         }
     }
 
+    /// Opens a tab joined to someone else's session through a share link, and shows it.
+    pub fn join(&self, token: String) {
+        let id = self.push(0, "Shared session".to_owned());
+        self.update(id, |t| t.join = Some(token));
+        self.active.set(Some(id));
+    }
+
     fn push(&self, server_id: i32, server_name: String) -> u32 {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
@@ -127,6 +145,9 @@ impl Tabs {
                 server_name,
                 state: TabState::Connecting,
                 session_id: None,
+                join: None,
+                joined: None,
+                participants: Vec::new(),
             })
         });
         id
@@ -162,6 +183,17 @@ impl Tabs {
 
     fn set_session(&self, id: u32, session_id: String) {
         self.update(id, |t| t.session_id = Some(session_id));
+    }
+
+    fn set_joined(&self, id: u32, owner: String, mode: String) {
+        self.update(id, |t| {
+            t.title = format!("{owner}'s session");
+            t.joined = Some((owner, mode));
+        });
+    }
+
+    fn set_participants(&self, id: u32, participants: Vec<ParticipantView>) {
+        self.update(id, |t| t.participants = participants);
     }
 
     fn set_title(&self, id: u32, title: String) {

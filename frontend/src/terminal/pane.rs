@@ -6,6 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 
 use super::session::{self, Hooks};
+use super::share::{JoinBanner, ShareButton};
 use super::{use_tabs, Tab, TabState};
 use crate::theme::use_theme;
 use crate::toast::use_toasts;
@@ -29,6 +30,7 @@ pub fn TerminalPane(tab: Tab) -> impl IntoView {
         server_id: tab.server_id,
         server_name: tab.server_name.clone(),
         session_id: tab.session_id.clone(),
+        join: tab.join.clone(),
     };
     host.on_load(move |el| {
         let el: web_sys::HtmlElement = el.unchecked_into();
@@ -62,6 +64,8 @@ pub fn TerminalPane(tab: Tab) -> impl IntoView {
             data-active=move || is_active.get().to_string()
         >
             <FindBar tab_id open=find_open/>
+            <JoinBanner tab_id/>
+            <ShareButton tab_id/>
             <Show when=move || reconnecting.get()>
                 <div class="terminal-banner" role="status" data-testid="terminal-reconnecting">
                     "Connection lost — reconnecting…"

@@ -51,6 +51,8 @@ pub struct Target {
     pub server_id: i32,
     pub server_name: String,
     pub session_id: Option<String>,
+    /// A share token: the tab joins someone else's session with it.
+    pub join: Option<String>,
 }
 
 /// Starts the terminal for tab `tab_id` inside `host`.
@@ -69,6 +71,7 @@ pub fn start(tab_id: u32, target: Target, host: HtmlElement, theme: Theme, hooks
         target.server_id,
         target.server_name,
         target.session_id,
+        target.join,
         term.clone(),
         hooks,
     );

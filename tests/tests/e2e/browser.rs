@@ -1,7 +1,8 @@
 //! What a person sees: headless Chromium (Debian's, driven by playwright-core) signs in, opens a
 //! terminal on a registered server, types a command and reads its output off the xterm screen,
 //! gets the tab back after a reload and after a lost connection; and works with files in the
-//! file manager (upload, edit, save, download, copy, rename, …).
+//! file manager (upload, edit, save, download, copy, rename, …); and shares a terminal with a
+//! second person in another browser context.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -187,5 +188,46 @@ async fn an_admin_sees_a_server_online_approves_its_host_key_and_previews_an_imp
         Some(sshd.host_key_fingerprint())
     );
     assert_eq!(admin.servers().await.len(), 1, "a preview writes nothing");
+    println!("{stdout}");
+}
+
+#[tokio::test]
+async fn one_person_shares_a_terminal_and_another_joins_types_and_is_kicked() {
+    let sshd = Sshd::start();
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    let mut req = sshd.password_server("shared-box");
+    req.group = Some("ops".into());
+    admin.create_server(&req).await;
+    admin
+        .create_user(&crate::auth::user_request(
+            "bob",
+            "bob-password-1",
+            &["ops"],
+        ))
+        .await;
+
+    let shot = artifacts_dir().join("share.png");
+    let out = run_script(
+        "share.mjs",
+        &[
+            gh.base_url(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
+            "bob".to_owned(),
+            "bob-password-1".to_owned(),
+            "shared-box".to_owned(),
+            shot.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "sharing in the browser failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
     println!("{stdout}");
 }

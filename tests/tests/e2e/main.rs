@@ -49,5 +49,7 @@ mod ssh_pool;
 mod terminal;
 mod terminal_limits;
 mod terminal_sessions;
+mod terminal_share;
+mod terminal_share_load;
 mod trust_policy;
 mod users;
