@@ -175,12 +175,12 @@ fn ShareDialog(tab_id: u32, session_id: String, open: RwSignal<bool>) -> impl In
                         <option value="86400">"1 day"</option>
                         <option value="604800">"7 days"</option>
                     </select>
-                    <button class="primary" data-testid="share-create" on:click=create>"Create link"</button>
+                    <button class="button primary" data-testid="share-create" on:click=create>"Create link"</button>
                 </div>
                 {move || link.get().map(|url| view! {
                     <div class="share-link">
                         <input readonly data-testid="share-link" prop:value=url/>
-                        <button data-testid="share-copy" on:click=copy>"Copy"</button>
+                        <button class="button" data-testid="share-copy" on:click=copy>"Copy"</button>
                     </div>
                 })}
                 <h3>"Active links"</h3>
@@ -189,7 +189,7 @@ fn ShareDialog(tab_id: u32, session_id: String, open: RwSignal<bool>) -> impl In
                         <li data-testid="share-item">{format!("{} · until {}", s.mode, short_time(&s.expires_at))}</li>
                     </For>
                 </ul>
-                <button data-testid="share-revoke" on:click=revoke>"Revoke all"</button>
+                <button class="button small danger-outline" data-testid="share-revoke" on:click=revoke>"Revoke all"</button>
                 <h3>"Participants"</h3>
                 <ul data-testid="participants">
                     <For each=move || participants.get() key=|p| p.id.clone() let:p>
@@ -198,7 +198,7 @@ fn ShareDialog(tab_id: u32, session_id: String, open: RwSignal<bool>) -> impl In
                             view! {
                                 <li data-testid="participant" data-username=p.username.clone()>
                                     {format!("{} ({}) since {}", p.username, p.mode, short_time(&p.since))}
-                                    <button data-testid="participant-kick" on:click=move |_| kick(pid.clone())>
+                                    <button class="button small danger-outline" data-testid="participant-kick" on:click=move |_| kick(pid.clone())>
                                         "Kick"
                                     </button>
                                 </li>
