@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod dialog;
 pub mod files;
 pub mod servers;
 pub mod shell;

@@ -7,7 +7,8 @@ use leptos::task::spawn_local;
 use wire::auth::MIN_PASSWORD_LEN;
 
 use crate::api;
-use crate::app::{close_on_escape, use_session};
+use crate::app::use_session;
+use crate::dialog::Dialog;
 
 /// The one screen reachable while a password change is pending.
 #[component]
@@ -42,26 +43,10 @@ pub fn ForcedPasswordChange() -> impl IntoView {
 #[component]
 pub fn ChangePasswordDialog(open: RwSignal<bool>) -> impl IntoView {
     let done = Callback::new(move |()| open.set(false));
-    close_on_escape(move || open.set(false));
     view! {
-        <div class="modal-backdrop" on:click=move |_| open.set(false)>
-            <div
-                class="card modal"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="change-password-title"
-                data-testid="change-password-dialog"
-                on:click=|ev| ev.stop_propagation()
-            >
-                <div class="modal-head">
-                    <h2 id="change-password-title">"Change password"</h2>
-                    <button class="icon-button" title="Close" on:click=move |_| open.set(false)>
-                        "×"
-                    </button>
-                </div>
-                <PasswordForm on_done=done/>
-            </div>
-        </div>
+        <Dialog name="change-password" title="Change password" on_close=done>
+            <PasswordForm on_done=done/>
+        </Dialog>
     }
 }
 

@@ -8,7 +8,8 @@ use wire::servers::{ImportRequest, ImportResponse, ImportedServer};
 
 use super::use_servers;
 use crate::api;
-use crate::app::{close_on_escape, use_session};
+use crate::app::use_session;
+use crate::dialog::Dialog;
 
 /// Renders the dialog while `open` is set.
 #[component]
@@ -61,8 +62,7 @@ fn ImportSshConfig(open: RwSignal<bool>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // The last answer, and whether it was a preview.
     let result = RwSignal::new(None::<(bool, ImportResponse)>);
-    let close = move || open.set(false);
-    close_on_escape(close);
+    let close = Callback::new(move |()| open.set(false));
 
     let run = move |dry_run: bool| {
         if busy.get_untracked() {
@@ -155,60 +155,47 @@ fn ImportSshConfig(open: RwSignal<bool>) -> impl IntoView {
     };
 
     view! {
-        <div class="modal-backdrop" on:click=move |_| close()>
-            <div
-                class="card modal modal-wide"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="import-title"
-                data-testid="import-dialog"
-                on:click=|ev| ev.stop_propagation()
-            >
-                <div class="modal-head">
-                    <h2 id="import-title">"Import SSH config"</h2>
-                    <button class="icon-button" title="Close" on:click=move |_| close()>"×"</button>
-                </div>
-                <div class="form-grid">
-                    <label for="import-config" class="span-2">
-                        "Paste an OpenSSH client config (~/.ssh/config). Each Host becomes a server; ProxyJump becomes its jump host. Credentials are added afterwards."
-                    </label>
-                    <textarea id="import-config" data-testid="import-config" class="mono span-2"
-                        rows="12" spellcheck="false"
-                        placeholder="Host web\n    HostName 10.0.0.5\n    User deploy\n    ProxyJump bastion"
-                        prop:value=move || config.get()
-                        on:input=move |ev| config.set(event_target_value(&ev))></textarea>
+        <Dialog name="import" title="Import SSH config" on_close=close wide=true>
+            <div class="form-grid">
+                <label for="import-config" class="span-2">
+                    "Paste an OpenSSH client config (~/.ssh/config). Each Host becomes a server; ProxyJump becomes its jump host. Credentials are added afterwards."
+                </label>
+                <textarea id="import-config" data-testid="import-config" class="mono span-2"
+                    rows="12" spellcheck="false"
+                    placeholder="Host web\n    HostName 10.0.0.5\n    User deploy\n    ProxyJump bastion"
+                    prop:value=move || config.get()
+                    on:input=move |ev| config.set(event_target_value(&ev))></textarea>
 
-                    <label for="import-group">"Group"</label>
-                    <input id="import-group" placeholder="Optional: the group every imported server gets"
-                        prop:value=move || group.get()
-                        on:input=move |ev| group.set(event_target_value(&ev))/>
+                <label for="import-group">"Group"</label>
+                <input id="import-group" placeholder="Optional: the group every imported server gets"
+                    prop:value=move || group.get()
+                    on:input=move |ev| group.set(event_target_value(&ev))/>
 
-                    <label for="import-default-user">"Default user"</label>
-                    <input id="import-default-user" placeholder="Optional: for hosts without a User"
-                        prop:value=move || default_username.get()
-                        on:input=move |ev| default_username.set(event_target_value(&ev))/>
+                <label for="import-default-user">"Default user"</label>
+                <input id="import-default-user" placeholder="Optional: for hosts without a User"
+                    prop:value=move || default_username.get()
+                    on:input=move |ev| default_username.set(event_target_value(&ev))/>
 
-                    <Show when=move || error.get().is_some()>
-                        <p class="form-error span-2" role="alert">{move || error.get().unwrap_or_default()}</p>
-                    </Show>
-                    {report}
+                <Show when=move || error.get().is_some()>
+                    <p class="form-error span-2" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                {report}
 
-                    <div class="modal-actions span-2">
-                        <span class="grow"></span>
-                        <button type="button" class="button" on:click=move |_| close()>"Close"</button>
-                        <button type="button" class="button" id="import-preview" data-testid="import-preview"
-                            disabled=move || busy.get() || config.with(|c| c.trim().is_empty())
-                            on:click=move |_| run(true)>
-                            "Preview"
-                        </button>
-                        <button type="button" class="button primary" id="import-submit" data-testid="import-submit"
-                            disabled=move || busy.get() || config.with(|c| c.trim().is_empty())
-                            on:click=move |_| run(false)>
-                            {move || if busy.get() { "Working…" } else { "Import" }}
-                        </button>
-                    </div>
+                <div class="modal-actions span-2">
+                    <span class="grow"></span>
+                    <button type="button" class="button" on:click=move |_| close.run(())>"Close"</button>
+                    <button type="button" class="button" id="import-preview" data-testid="import-preview"
+                        disabled=move || busy.get() || config.with(|c| c.trim().is_empty())
+                        on:click=move |_| run(true)>
+                        "Preview"
+                    </button>
+                    <button type="button" class="button primary" id="import-submit" data-testid="import-submit"
+                        disabled=move || busy.get() || config.with(|c| c.trim().is_empty())
+                        on:click=move |_| run(false)>
+                        {move || if busy.get() { "Working…" } else { "Import" }}
+                    </button>
                 </div>
             </div>
-        </div>
+        </Dialog>
     }
 }

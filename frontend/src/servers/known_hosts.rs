@@ -8,7 +8,8 @@ use wire::servers::{KnownHostsImportReport, KnownHostsImportRequest};
 
 use super::use_servers;
 use crate::api;
-use crate::app::{close_on_escape, use_session};
+use crate::app::use_session;
+use crate::dialog::Dialog;
 
 /// The sidebar button and, once clicked, the dialog.
 #[component]
@@ -40,7 +41,7 @@ fn KnownHostsDialog(open: RwSignal<bool>) -> impl IntoView {
     // The last answer, and whether it was a preview.
     let result = RwSignal::new(None::<(bool, KnownHostsImportReport)>);
     let error = RwSignal::new(None::<String>);
-    close_on_escape(move || open.set(false));
+    let close = Callback::new(move |()| open.set(false));
 
     let run = move |dry_run: bool| {
         if busy.get_untracked() {
@@ -75,73 +76,58 @@ fn KnownHostsDialog(open: RwSignal<bool>) -> impl IntoView {
     };
 
     view! {
-        <div class="modal-backdrop" on:click=move |_| open.set(false)>
-            <div
-                class="card modal modal-wide"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="known-hosts-title"
-                data-testid="known-hosts-dialog"
-                on:click=|ev| ev.stop_propagation()
-            >
-                <div class="modal-head">
-                    <h2 id="known-hosts-title">"Import known_hosts"</h2>
-                    <button class="icon-button" title="Close" on:click=move |_| open.set(false)>
-                        "×"
+        <Dialog name="known-hosts" title="Import known_hosts" on_close=close wide=true>
+            <div class="stack">
+                <label for="known-hosts-text">
+                    "Paste a known_hosts file: each registered server gets the key it lists"
+                </label>
+                <textarea
+                    id="known-hosts-text"
+                    rows="10"
+                    spellcheck="false"
+                    class="mono"
+                    placeholder="[db.example.org]:2222 ssh-ed25519 AAAA…"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+                <label class="check">
+                    <input
+                        id="known-hosts-replace"
+                        type="checkbox"
+                        prop:checked=move || replace.get()
+                        on:change=move |ev| replace.set(event_target_checked(&ev))
+                    />
+                    " Replace pins that differ from the file"
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                {move || result.get().map(|(dry_run, report)| view! { <ReportView dry_run report/> })}
+                <div class="modal-actions">
+                    <span class="grow"></span>
+                    <button
+                        type="button"
+                        class="button"
+                        id="known-hosts-preview"
+                        data-testid="known-hosts-preview"
+                        disabled=move || busy.get()
+                        on:click=move |_| run(true)
+                    >
+                        "Preview"
+                    </button>
+                    <button
+                        type="button"
+                        class="button primary"
+                        id="known-hosts-submit"
+                        data-testid="known-hosts-submit"
+                        disabled=move || busy.get()
+                        on:click=move |_| run(false)
+                    >
+                        {move || if busy.get() { "Importing…" } else { "Import" }}
                     </button>
                 </div>
-                <div class="stack">
-                    <label for="known-hosts-text">
-                        "Paste a known_hosts file: each registered server gets the key it lists"
-                    </label>
-                    <textarea
-                        id="known-hosts-text"
-                        rows="10"
-                        spellcheck="false"
-                        class="mono"
-                        placeholder="[db.example.org]:2222 ssh-ed25519 AAAA…"
-                        prop:value=move || text.get()
-                        on:input=move |ev| text.set(event_target_value(&ev))
-                    ></textarea>
-                    <label class="check">
-                        <input
-                            id="known-hosts-replace"
-                            type="checkbox"
-                            prop:checked=move || replace.get()
-                            on:change=move |ev| replace.set(event_target_checked(&ev))
-                        />
-                        " Replace pins that differ from the file"
-                    </label>
-                    <Show when=move || error.get().is_some()>
-                        <p class="form-error" role="alert">{move || error.get().unwrap_or_default()}</p>
-                    </Show>
-                    {move || result.get().map(|(dry_run, report)| view! { <ReportView dry_run report/> })}
-                    <div class="modal-actions">
-                        <span class="grow"></span>
-                        <button
-                            type="button"
-                            class="button"
-                            id="known-hosts-preview"
-                            data-testid="known-hosts-preview"
-                            disabled=move || busy.get()
-                            on:click=move |_| run(true)
-                        >
-                            "Preview"
-                        </button>
-                        <button
-                            type="button"
-                            class="button primary"
-                            id="known-hosts-submit"
-                            data-testid="known-hosts-submit"
-                            disabled=move || busy.get()
-                            on:click=move |_| run(false)
-                        >
-                            {move || if busy.get() { "Importing…" } else { "Import" }}
-                        </button>
-                    </div>
-                </div>
             </div>
-        </div>
+        </Dialog>
     }
 }
 

@@ -9,7 +9,7 @@ use wire::terminal::{ShareView, Sharing};
 use super::use_tabs;
 use super::xterm::copy_to_clipboard;
 use crate::api;
-use crate::app::close_on_escape;
+use crate::dialog::Dialog;
 use crate::toast::use_toasts;
 
 /// "Watching <owner>'s session (read-only)" or "Shared with you by <owner> — you can type".
@@ -72,7 +72,7 @@ pub fn ShareButton(tab_id: u32) -> impl IntoView {
 fn ShareDialog(tab_id: u32, session_id: String, open: RwSignal<bool>) -> impl IntoView {
     let tabs = use_tabs();
     let toasts = use_toasts();
-    close_on_escape(move || open.set(false));
+    let close = Callback::new(move |()| open.set(false));
     let mode = RwSignal::new("ro".to_owned());
     let expiry = RwSignal::new("3600".to_owned());
     let link = RwSignal::new(None::<String>);
@@ -148,66 +148,51 @@ fn ShareDialog(tab_id: u32, session_id: String, open: RwSignal<bool>) -> impl In
     };
 
     view! {
-        <div class="modal-backdrop" on:click=move |_| open.set(false)>
-            <div
-                class="card modal"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="share-title"
-                data-testid="share-dialog"
-                on:click=|ev| ev.stop_propagation()
-            >
-                <div class="modal-head">
-                    <h2 id="share-title">"Share this terminal"</h2>
-                    <button class="icon-button" title="Close" on:click=move |_| open.set(false)>
-                        "×"
-                    </button>
-                </div>
-                <div class="share-form">
-                    <select data-testid="share-mode" on:change=move |ev| mode.set(event_target_value(&ev))>
-                        <option value="ro" selected>"Read-only"</option>
-                        <option value="rw">"Read-write"</option>
-                    </select>
-                    <select data-testid="share-expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
-                        <option value="900">"15 minutes"</option>
-                        <option value="3600" selected>"1 hour"</option>
-                        <option value="28800">"8 hours"</option>
-                        <option value="86400">"1 day"</option>
-                        <option value="604800">"7 days"</option>
-                    </select>
-                    <button class="button primary" data-testid="share-create" on:click=create>"Create link"</button>
-                </div>
-                {move || link.get().map(|url| view! {
-                    <div class="share-link">
-                        <input readonly data-testid="share-link" prop:value=url/>
-                        <button class="button" data-testid="share-copy" on:click=copy>"Copy"</button>
-                    </div>
-                })}
-                <h3>"Active links"</h3>
-                <ul data-testid="share-list">
-                    <For each=move || shares.get() key=|s| s.id.clone() let:s>
-                        <li data-testid="share-item">{format!("{} · until {}", s.mode, short_time(&s.expires_at))}</li>
-                    </For>
-                </ul>
-                <button class="button small danger-outline" data-testid="share-revoke" on:click=revoke>"Revoke all"</button>
-                <h3>"Participants"</h3>
-                <ul data-testid="participants">
-                    <For each=move || participants.get() key=|p| p.id.clone() let:p>
-                        {
-                            let pid = p.id.clone();
-                            view! {
-                                <li data-testid="participant" data-username=p.username.clone()>
-                                    {format!("{} ({}) since {}", p.username, p.mode, short_time(&p.since))}
-                                    <button class="button small danger-outline" data-testid="participant-kick" on:click=move |_| kick(pid.clone())>
-                                        "Kick"
-                                    </button>
-                                </li>
-                            }
-                        }
-                    </For>
-                </ul>
+        <Dialog name="share" title="Share this terminal" on_close=close>
+            <div class="share-form">
+                <select data-testid="share-mode" on:change=move |ev| mode.set(event_target_value(&ev))>
+                    <option value="ro" selected>"Read-only"</option>
+                    <option value="rw">"Read-write"</option>
+                </select>
+                <select data-testid="share-expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
+                    <option value="900">"15 minutes"</option>
+                    <option value="3600" selected>"1 hour"</option>
+                    <option value="28800">"8 hours"</option>
+                    <option value="86400">"1 day"</option>
+                    <option value="604800">"7 days"</option>
+                </select>
+                <button class="button primary" data-testid="share-create" on:click=create>"Create link"</button>
             </div>
-        </div>
+            {move || link.get().map(|url| view! {
+                <div class="share-link">
+                    <input readonly data-testid="share-link" prop:value=url/>
+                    <button class="button" data-testid="share-copy" on:click=copy>"Copy"</button>
+                </div>
+            })}
+            <h3>"Active links"</h3>
+            <ul data-testid="share-list">
+                <For each=move || shares.get() key=|s| s.id.clone() let:s>
+                    <li data-testid="share-item">{format!("{} · until {}", s.mode, short_time(&s.expires_at))}</li>
+                </For>
+            </ul>
+            <button class="button small danger-outline" data-testid="share-revoke" on:click=revoke>"Revoke all"</button>
+            <h3>"Participants"</h3>
+            <ul data-testid="participants">
+                <For each=move || participants.get() key=|p| p.id.clone() let:p>
+                    {
+                        let pid = p.id.clone();
+                        view! {
+                            <li data-testid="participant" data-username=p.username.clone()>
+                                {format!("{} ({}) since {}", p.username, p.mode, short_time(&p.since))}
+                                <button class="button small danger-outline" data-testid="participant-kick" on:click=move |_| kick(pid.clone())>
+                                    "Kick"
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </Dialog>
     }
 }
 

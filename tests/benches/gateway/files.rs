@@ -58,7 +58,7 @@ fn sftp_batch(sshd: &Sshd, batch: &str) -> f64 {
 }
 
 /// Bytes of a `GET`, counted as they stream (never held: the files are GiBs).
-async fn download(api: &Api, url: &str) -> u64 {
+pub async fn download(api: &Api, url: &str) -> u64 {
     let resp = api
         .request(Method::GET, url)
         .send()

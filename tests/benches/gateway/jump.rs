@@ -13,13 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use gatehouse_tests::gatehouse::Options;
 use gatehouse_tests::sshd::{test_user, TEST_USER};
 use gatehouse_tests::{Api, Bastion, Files, Gatehouse, Sshd, Terminal};
-use reqwest::Method;
 use wire::servers::TestReport;
 
+use super::files::download;
 use super::{gateway_throughput, make_file, median, ms};
 
 /// One destination as the gateway and OpenSSH's client each reach it.
@@ -237,22 +236,6 @@ async fn test_server(admin: &Api, to: &Target) -> (f64, Vec<f64>) {
         .map(|h| h.ms.unwrap_or(0) as f64)
         .collect();
     (took, hops)
-}
-
-/// Bytes of a `GET`, counted as they stream.
-async fn download(api: &Api, url: &str) -> u64 {
-    let resp = api
-        .request(Method::GET, url)
-        .send()
-        .await
-        .expect("download request");
-    assert_eq!(resp.status().as_u16(), 200, "download of {url}");
-    let mut stream = resp.bytes_stream();
-    let mut got = 0u64;
-    while let Some(chunk) = stream.next().await {
-        got += chunk.expect("download body").len() as u64;
-    }
-    got
 }
 
 /// Median ms from opening a terminal WebSocket to its `session` frame, with a first terminal
