@@ -30,7 +30,9 @@ use crate::state::AppState;
 
 type Key = (i32, i32);
 
-/// A live SFTP session and the SSH connection carrying it.
+/// A live SFTP session and the SSH connection carrying it. Dropping the pool's handle ends it:
+/// once the last request using it is done, its SFTP channel closes and its lease on the SSH
+/// connection is returned (the connection itself stays pooled).
 pub struct Pooled {
     pub sftp: Sftp,
     /// The server's allowed paths, canonicalised on this server when the session opened.
@@ -77,9 +79,7 @@ impl Slot {
     /// Closes the slot's session unless a request holds the slot right now.
     fn close_if_free(&self) {
         if let Ok(mut session) = self.session.try_lock() {
-            if let Some(old) = session.take() {
-                close(old);
-            }
+            *session = None;
         }
     }
 }
@@ -119,9 +119,7 @@ impl SftpPool {
                 pooled.touch();
                 return Ok(pooled.clone());
             }
-            if let Some(old) = guard.take() {
-                close(old);
-            }
+            *guard = None;
         }
         let pooled = Arc::new(open(state, actor, server).await?);
         *guard = Some(pooled.clone());
@@ -163,9 +161,7 @@ impl SftpPool {
                 // Still fresh, or a request is using it right now.
                 Some(p) if p.idle_for() < self.idle || Arc::strong_count(p) > 1 => true,
                 _ => {
-                    if let Some(old) = session.take() {
-                        close(old);
-                    }
+                    *session = None;
                     false
                 }
             }
@@ -216,12 +212,6 @@ async fn probe(pooled: &Pooled) -> bool {
         tokio::time::timeout(PROBE_TIMEOUT, pooled.sftp.realpath(".")).await,
         Ok(Ok(_))
     )
-}
-
-/// Ends a session: once the last request using it is done, its SFTP channel closes and its
-/// lease on the SSH connection is returned (the connection itself stays pooled).
-fn close(old: Arc<Pooled>) {
-    drop(old);
 }
 
 async fn open(state: &AppState, actor: &Actor, server: &server::Model) -> Result<Pooled, ApiError> {
