@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- system packages -------------------------------------------------------------------------
-packages=(openssh-server openssh-client postgresql redis-server slapd ldap-utils chromium)
+packages=(openssh-server openssh-client postgresql redis-server slapd ldap-utils chromium asciinema)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi

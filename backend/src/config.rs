@@ -86,6 +86,22 @@ pub struct Config {
     pub monitor_concurrency: usize,
     /// Failed probes in a row before a server counts as offline (one success brings it back).
     pub monitor_failures_before_offline: u32,
+    /// Record terminal sessions as asciicast v2 files; a server's own `record_sessions`
+    /// (true / false) overrides this for that server.
+    pub record_sessions: bool,
+    /// Also record what was typed (`i` events). Off by default: keystrokes include passwords
+    /// typed at prompts, which a terminal does not echo and output recording never captures.
+    pub record_input: bool,
+    /// Largest cast file; a recording that reaches it ends with a marker (the session goes on).
+    pub recording_max_bytes: u64,
+    /// Days finished recordings are kept (0: no age limit).
+    pub recording_retention_days: u64,
+    /// Most bytes all finished recordings may take; the oldest go first (0: no limit).
+    pub recording_max_total_bytes: u64,
+    /// Seconds between two runs of the retention task.
+    pub recording_retention_interval_secs: u64,
+    /// Whether users see the recordings of their own sessions (admins and auditors see all).
+    pub recordings_visible_to_owner: bool,
 }
 
 /// How a host's first key becomes trusted.
@@ -144,6 +160,13 @@ impl Default for Config {
             monitor_timeout_secs: 10,
             monitor_concurrency: 16,
             monitor_failures_before_offline: 2,
+            record_sessions: true,
+            record_input: false,
+            recording_max_bytes: 256 << 20,
+            recording_retention_days: 90,
+            recording_max_total_bytes: 0,
+            recording_retention_interval_secs: 3600,
+            recordings_visible_to_owner: true,
         }
     }
 }

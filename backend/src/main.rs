@@ -13,6 +13,7 @@ mod db;
 mod error;
 mod files;
 mod monitor;
+mod recordings;
 mod serve;
 mod servers;
 mod ssh;

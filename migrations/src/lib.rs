@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_host_key_approval;
 mod m0003_monitor;
+mod m0004_recordings;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_host_key_approval::Migration),
             Box::new(m0003_monitor::Migration),
+            Box::new(m0004_recordings::Migration),
         ]
     }
 }

@@ -100,6 +100,14 @@ impl Gatehouse {
         gh
     }
 
+    /// Runs SQL on the gateway's PostgreSQL database (only on `Storage::Postgres`).
+    pub fn psql(&self, sql: &str) -> String {
+        self.pg
+            .as_ref()
+            .expect("psql needs a gateway on PostgreSQL")
+            .psql(sql)
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod files;
 pub mod monitor;
+pub mod recordings;
 pub mod servers;
 pub mod terminal;
 pub mod users;

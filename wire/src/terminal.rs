@@ -187,4 +187,6 @@ pub mod codes {
     pub const KICKED: &str = "kicked";
     /// A read-only joiner typed; the input was dropped (not fatal, sent once).
     pub const READ_ONLY: &str = "read_only";
+    /// The session must be recorded and the recording could not be started.
+    pub const RECORDING_FAILED: &str = "recording_failed";
 }

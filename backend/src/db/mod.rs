@@ -3,6 +3,7 @@
 
 pub mod audit_entry;
 pub mod lease;
+pub mod recording;
 pub mod server;
 pub mod server_status;
 pub mod session;

@@ -11,7 +11,7 @@
 
 mod context;
 mod copy;
-mod download;
+pub mod download;
 mod editor;
 mod entry;
 mod handlers;

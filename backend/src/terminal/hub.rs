@@ -20,6 +20,9 @@
 //! other joiners up. Joiners do not keep a session alive: only the owner's socket counts for the
 //! grace timer.
 //!
+//! A recorded session's hub also hands every chunk to its recorder (`try_send` only: see
+//! `recordings/recorder.rs`), in the order the shell wrote it.
+//!
 //! Lifetime: the owner's socket going away detaches the session and starts the grace timer; a
 //! reattach cancels it, expiry ends the session. The shell exiting, a close request, the idle
 //! timeout and shutdown end it at once. The caller (`session.rs`) then closes the channel.
@@ -44,6 +47,7 @@ use super::joiners::fan_out;
 use super::registry::TerminalRegistry;
 use super::ring::Ring;
 use super::viewer::{Attached, CloseReason, Command, Ending, HubEnd, Output};
+use crate::recordings::Recorder;
 
 /// Output chunks already queued are merged into one frame up to this size: fewer, larger
 /// WebSocket frames when a command floods the terminal, no added latency when it does not.
@@ -105,6 +109,8 @@ pub struct Hub {
     backlog: Backlog,
     /// Joiners by participant id, each with its own backlog.
     joiners: HashMap<String, (Viewer, Backlog)>,
+    /// Gets every chunk of output, when the session is recorded.
+    recorder: Option<Recorder>,
 }
 
 impl Hub {
@@ -115,6 +121,7 @@ impl Hub {
         settings: Settings,
         activity: Arc<Activity>,
         input: Input,
+        recorder: Option<Recorder>,
     ) -> (Hub, Attached) {
         let mut hub = Hub {
             session_id,
@@ -126,6 +133,7 @@ impl Hub {
             input,
             owner: None,
             joiners: HashMap::new(),
+            recorder,
         };
         let attached = hub.attach(None);
         (hub, attached)
@@ -186,6 +194,9 @@ impl Hub {
                         let (chunk, closed) = coalesce(data, &mut channel, &mut exit_code);
                         self.activity.touch();
                         self.ring.push(&chunk);
+                        if let Some(recorder) = &self.recorder {
+                            recorder.output(&chunk);
+                        }
                         self.offer(chunk.clone());
                         fan_out(&mut self.joiners, Some(chunk));
                         if closed {

@@ -36,6 +36,11 @@ pub struct Inbound {
 impl Inbound {
     pub async fn run(self, mut ws_rx: SplitStream<WebSocket>) {
         let mut warned = false;
+        // Who types on this socket, for the recording (`None`: the owner).
+        let author: Option<Arc<str>> = self
+            .participant
+            .as_ref()
+            .map(|p| p.username.as_str().into());
         loop {
             let msg = tokio::select! {
                 _ = self.done.cancelled() => break,
@@ -48,7 +53,7 @@ impl Inbound {
                         continue;
                     }
                     tokio::select! {
-                        _ = self.input.write(bytes) => {}
+                        _ = self.input.write(bytes, author.as_ref()) => {}
                         _ = self.done.cancelled() => {}
                     }
                 }
@@ -60,9 +65,7 @@ impl Inbound {
     }
 
     /// Whether these stdin bytes go to the shell. A read-only joiner's never do (it is told
-    /// once); a read-write joiner's are counted.
-    ///
-    /// Hook for the recorder: input from a joiner is attributable to `participant.id` here.
+    /// once); a read-write joiner's are counted (and `input.rs` names them in the recording).
     fn may_type(&self, len: usize, warned: &mut bool) -> bool {
         let Some(p) = &self.participant else {
             return true;

@@ -15,29 +15,43 @@ use russh::ChannelWriteHalf;
 use tokio::time::timeout;
 
 use super::hub::Activity;
+use crate::recordings::Recorder;
 
 #[derive(Clone)]
 pub struct Input {
     channel: Arc<ChannelWriteHalf<Msg>>,
     activity: Arc<Activity>,
+    recorder: Option<Recorder>,
 }
 
 impl Input {
-    pub fn new(channel: ChannelWriteHalf<Msg>, activity: Arc<Activity>) -> Input {
+    pub fn new(
+        channel: ChannelWriteHalf<Msg>,
+        activity: Arc<Activity>,
+        recorder: Option<Recorder>,
+    ) -> Input {
         Input {
             channel: Arc::new(channel),
             activity,
+            recorder,
         }
     }
 
-    /// Bytes for the shell's stdin; false once the channel is gone.
-    pub async fn write(&self, bytes: Bytes) -> bool {
+    /// Bytes for the shell's stdin, typed by `author` (`None`: the owner); false once the
+    /// channel is gone.
+    pub async fn write(&self, bytes: Bytes, author: Option<&Arc<str>>) -> bool {
         self.activity.touch();
+        if let Some(recorder) = &self.recorder {
+            recorder.input(&bytes, author);
+        }
         self.channel.data_bytes(bytes).await.is_ok()
     }
 
     /// A new PTY size (already clamped).
     pub async fn resize(&self, cols: u32, rows: u32) {
+        if let Some(recorder) = &self.recorder {
+            recorder.resize(cols, rows);
+        }
         let _ = self.channel.window_change(cols, rows, 0, 0).await;
     }
 

@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use super::sharing::Sharing;
 use super::viewer::Command;
+use crate::recordings::Recorder;
 
 /// What the registry knows about a session, for listing and for the owner check.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct SessionInfo {
     pub attached: bool,
     pub cols: u32,
     pub rows: u32,
+    /// The session's recording, when its server's policy records it.
+    pub recorder: Option<Recorder>,
 }
 
 struct Entry {

@@ -18,6 +18,7 @@ use super::viewer::{Attached, Command, HubEnd};
 use crate::audit::{self, Actor};
 use crate::config::Config;
 use crate::db::server;
+use crate::recordings::{self, Recorder};
 use crate::ssh;
 use crate::state::AppState;
 
@@ -45,6 +46,31 @@ fn settings(config: &Config) -> Settings {
         replay_bytes: config.terminal_replay_bytes,
         lag_bytes: config.terminal_lag_bytes.max(1),
     }
+}
+
+/// Starts the session's recording if its server's policy says so.
+async fn record(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+    session_id: &str,
+    cols: u32,
+    rows: u32,
+) -> Result<Option<Recorder>, String> {
+    if !recordings::records(&state.config, server) {
+        return Ok(None);
+    }
+    let session = recordings::Session {
+        session_id,
+        server,
+        user_id: actor.user_id.unwrap_or_default(),
+        username: actor.username.as_deref().unwrap_or_default(),
+        cols,
+        rows,
+    };
+    recordings::start(&state.db, &state.config, session)
+        .await
+        .map(Some)
 }
 
 /// Opens a shell on `server` for `actor` at `cols`×`rows` and starts its hub, which holds
@@ -90,9 +116,29 @@ pub async fn start(
 
     let session_id = uuid::Uuid::new_v4().to_string();
     let started_at = Utc::now();
+    let recorder = match record(state, actor, server, &session_id, cols, rows).await {
+        Ok(recorder) => recorder,
+        Err(message) => {
+            let _ = timeout(Duration::from_secs(2), channel.close()).await;
+            let code = codes::RECORDING_FAILED;
+            audit::record(
+                &state.db,
+                actor,
+                "terminal.connect_failed",
+                Some(server.id),
+                json!({"code": code, "error": message}),
+            )
+            .await;
+            tracing::error!(error = %message, "a session that must be recorded could not be");
+            let message = "this server's sessions are recorded, and the recording could not be \
+                           started; ask an administrator to check the gateway's disk"
+                .to_owned();
+            return Err(StartError { code, message });
+        }
+    };
     let (reader, writer) = channel.split();
     let activity = Arc::new(Activity::new());
-    let input = Input::new(writer, activity.clone());
+    let input = Input::new(writer, activity.clone(), recorder.clone());
     let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
     let (hub, attached) = Hub::new(
         session_id.clone(),
@@ -100,6 +146,7 @@ pub async fn start(
         settings(&state.config),
         activity,
         input.clone(),
+        recorder.clone(),
     );
     state.terminals.insert(
         &session_id,
@@ -112,6 +159,7 @@ pub async fn start(
             attached: true,
             cols,
             rows,
+            recorder: recorder.clone(),
         },
         commands.clone(),
     );
@@ -120,7 +168,7 @@ pub async fn start(
         actor,
         "terminal.open",
         Some(server.id),
-        json!({"session_id": session_id, "cols": cols, "rows": rows}),
+        json!({"session_id": session_id, "cols": cols, "rows": rows, "recorded": recorder.is_some()}),
     )
     .await;
 
@@ -132,6 +180,10 @@ pub async fn start(
         input.close().await;
         drop(lease);
         drop(slot);
+        // The shell has ended, so nothing more can reach the cast: finalise it.
+        if let Some(recorder) = recorder {
+            recorder.finish().await;
+        }
         let exit_code = match end {
             HubEnd::Exited(code) => code,
             _ => None,

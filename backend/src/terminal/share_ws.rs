@@ -32,6 +32,7 @@ use crate::audit::{self, Actor};
 use crate::auth::CurrentUser;
 use crate::error::extract::Path;
 use crate::error::{ApiError, ApiResult};
+use crate::recordings::Leave;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -139,6 +140,14 @@ async fn run(
     };
     let sharing = state.terminals.sharing().clone();
     sharing.join(&session_id, participant.clone());
+    let mode = if participant.via_share {
+        participant.mode.as_str()
+    } else {
+        "watch"
+    };
+    if let Some(recorder) = &info.recorder {
+        recorder.joined(&participant.username, mode).await;
+    }
     let details = json!({
         "session_id": session_id,
         "participant_id": participant.id,
@@ -166,6 +175,14 @@ async fn run(
     };
     attachment::run(&state, socket, binding).await;
     sharing.leave(&session_id, &participant.id);
+    if let Some(recorder) = &info.recorder {
+        let how = match participant.kicked_with() {
+            Some(codes::SHARE_REVOKED) => Leave::Revoked,
+            Some(_) => Leave::Kicked,
+            None => Leave::Left,
+        };
+        recorder.left(&participant.username, how).await;
+    }
     audit::record(
         &state.db,
         &actor,

@@ -81,6 +81,11 @@ impl Participant {
         self.reason.get().copied().unwrap_or(codes::KICKED)
     }
 
+    /// The code it was kicked with, if it was.
+    pub fn kicked_with(&self) -> Option<&'static str> {
+        self.reason.get().copied()
+    }
+
     fn view(&self) -> ParticipantView {
         ParticipantView {
             id: self.id.clone(),

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::terminal::share_api::routes())
         .merge(crate::terminal::share_ws::routes())
         .merge(crate::files::routes())
+        .merge(crate::recordings::handlers::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // API answers are per-user and may name servers: never let a shared cache keep them.
         .layer(SetResponseHeaderLayer::if_not_present(

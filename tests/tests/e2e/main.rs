@@ -41,6 +41,7 @@ mod lifecycle;
 mod monitor;
 mod monitor_lease;
 mod origin;
+mod recordings;
 mod secrets;
 mod servers;
 mod ssh_config_import;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gatehouse_tests::gatehouse::Options;
 use gatehouse_tests::terminal::{Closed, Marker};
-use gatehouse_tests::{contains, Api, Gatehouse, Sshd, Terminal};
+use gatehouse_tests::{contains, Api, Gatehouse, Sshd, Storage, Terminal};
 use tokio::time::{sleep, Instant};
 use wire::servers::ServerView;
 use wire::terminal::{codes, SessionView};
@@ -25,8 +25,13 @@ pub struct Rig {
 
 impl Rig {
     pub async fn with(env: &[(&str, &str)]) -> Rig {
+        Rig::on(Storage::Sqlite, env).await
+    }
+
+    pub async fn on(storage: Storage, env: &[(&str, &str)]) -> Rig {
         let sshd = Sshd::start();
         let gh = Gatehouse::start_with(Options {
+            storage,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -64,7 +64,7 @@ async fn expect_thrown_out(term: &mut Terminal, code: &str) {
     assert!(started.elapsed() < Duration::from_secs(3), "not at once");
 }
 
-async fn user(rig: &Rig, name: &str, role: Role, groups: &[&str]) -> Api {
+pub async fn user(rig: &Rig, name: &str, role: Role, groups: &[&str]) -> Api {
     let password = format!("{name}-password-1");
     rig.admin
         .create_user(&CreateUserRequest {
