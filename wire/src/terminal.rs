@@ -187,6 +187,9 @@ pub mod codes {
     pub const KICKED: &str = "kicked";
     /// A read-only joiner typed; the input was dropped (not fatal, sent once).
     pub const READ_ONLY: &str = "read_only";
+    /// An admin's change took away the access this socket relied on (the account, its role or
+    /// groups, or the server's group or terminal switch).
+    pub const ACCESS_REVOKED: &str = "access_revoked";
     /// The session must be recorded and the recording could not be started.
     pub const RECORDING_FAILED: &str = "recording_failed";
 }

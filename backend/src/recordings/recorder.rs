@@ -46,6 +46,8 @@ pub enum Leave {
     Left,
     Kicked,
     Revoked,
+    /// An admin's change took their access away.
+    AccessRevoked,
 }
 
 #[derive(Debug)]
@@ -282,6 +284,9 @@ impl Writer {
                     Leave::Left => format!("{username} left"),
                     Leave::Kicked => format!("{username} was removed by the owner"),
                     Leave::Revoked => format!("{username} was disconnected: share links revoked"),
+                    Leave::AccessRevoked => {
+                        format!("{username} was disconnected: access revoked")
+                    }
                 };
                 self.line(at, "m", &label).await;
                 self.save_participants().await;

@@ -5,16 +5,25 @@
 use wire::users::Role;
 
 use crate::auth::Authenticated;
-use crate::db::server;
+use crate::db::{server, user};
 use crate::users::service::parse_groups;
 
 pub fn can_see(caller: &Authenticated, server: &server::Model) -> bool {
-    match caller.role() {
+    account_can_see(&caller.user, server)
+}
+
+/// The same rule for an account read from the database (a disabled one sees nothing), for
+/// re-checking live sessions after an admin's change.
+pub fn account_can_see(user: &user::Model, server: &server::Model) -> bool {
+    if user.disabled {
+        return false;
+    }
+    match Role::parse(&user.role).unwrap_or(Role::User) {
         Role::Admin => true,
         Role::Auditor => false,
         Role::User => server
             .group_name
             .as_ref()
-            .is_some_and(|g| parse_groups(&caller.user.allowed_groups).contains(g)),
+            .is_some_and(|g| parse_groups(&user.allowed_groups).contains(g)),
     }
 }

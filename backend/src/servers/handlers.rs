@@ -13,6 +13,7 @@ use crate::auth::{AdminUser, CurrentUser};
 use crate::error::extract::{Json, Path};
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::terminal;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -91,14 +92,9 @@ async fn update(
 ) -> ApiResult<axum::Json<ServerView>> {
     let details = audit_details(id, &req);
     let server = service::update(&state.db, &state.vault, id, req).await?;
-    audit::record(
-        &state.db,
-        &Actor::from(&*admin),
-        "server.update",
-        Some(id),
-        details,
-    )
-    .await;
+    let actor = Actor::from(&*admin);
+    audit::record(&state.db, &actor, "server.update", Some(id), details).await;
+    terminal::access::sweep(&state, &actor).await;
     Ok(axum::Json(service::view(&server)))
 }
 
@@ -108,14 +104,10 @@ async fn remove(
     Path(id): Path<i32>,
 ) -> ApiResult<StatusCode> {
     let server = service::delete(&state.db, id).await?;
-    audit::record(
-        &state.db,
-        &Actor::from(&*admin),
-        "server.delete",
-        Some(id),
-        json!({"server_id": id, "name": server.name}),
-    )
-    .await;
+    let actor = Actor::from(&*admin);
+    let details = json!({"server_id": id, "name": server.name});
+    audit::record(&state.db, &actor, "server.delete", Some(id), details).await;
+    terminal::access::sweep(&state, &actor).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -310,7 +310,7 @@ impl Hub {
                 error(codes::SESSION_CLOSED, "the session was closed")
             }
             HubEnd::Closed(CloseReason::AccessRevoked) => error(
-                codes::SESSION_CLOSED,
+                codes::ACCESS_REVOKED,
                 "the session was closed: you may no longer use this server",
             ),
             HubEnd::DetachedTimeout => error(codes::SESSION_CLOSED, "the session timed out"),

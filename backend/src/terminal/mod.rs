@@ -9,6 +9,7 @@
 //! their REST side, `share_ws.rs` the join and watch sockets; joiners bind through the same
 //! attachment, fed by the hub from their own queues.
 
+pub mod access;
 pub mod api;
 pub mod attachment;
 pub mod backlog;

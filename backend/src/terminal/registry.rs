@@ -123,6 +123,15 @@ impl TerminalRegistry {
         (entry.info.user_id == user_id).then(|| (entry.info.clone(), entry.commands.clone()))
     }
 
+    /// Every live session.
+    pub fn all(&self) -> Vec<(String, SessionInfo, mpsc::Sender<Command>)> {
+        lock(&self.inner)
+            .sessions
+            .iter()
+            .map(|(id, e)| (id.clone(), e.info.clone(), e.commands.clone()))
+            .collect()
+    }
+
     /// `user_id`'s live sessions, oldest first.
     pub fn of_user(&self, user_id: i32) -> Vec<(String, SessionInfo)> {
         let inner = lock(&self.inner);

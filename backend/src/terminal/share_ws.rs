@@ -178,6 +178,7 @@ async fn run(
     if let Some(recorder) = &info.recorder {
         let how = match participant.kicked_with() {
             Some(codes::SHARE_REVOKED) => Leave::Revoked,
+            Some(codes::ACCESS_REVOKED) => Leave::AccessRevoked,
             Some(_) => Leave::Kicked,
             None => Leave::Left,
         };

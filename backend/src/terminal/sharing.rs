@@ -233,6 +233,15 @@ impl Sharing {
     }
 
     /// Kicks one participant; returns it, if it was there.
+    /// Everyone joined to the session right now.
+    pub fn participants(&self, session_id: &str) -> Vec<Arc<Participant>> {
+        lock(&self.inner)
+            .sessions
+            .get(session_id)
+            .map(|s| s.participants.clone())
+            .unwrap_or_default()
+    }
+
     pub fn kick(&self, session_id: &str, participant_id: &str) -> Option<Arc<Participant>> {
         let inner = lock(&self.inner);
         let p = inner

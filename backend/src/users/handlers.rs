@@ -13,6 +13,7 @@ use crate::auth::AdminUser;
 use crate::error::extract::{Json, Path};
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::terminal;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -69,14 +70,9 @@ async fn update(
         "disabled": req.disabled,
     });
     let user = service::update(&state.db, admin.user.id, id, req).await?;
-    audit::record(
-        &state.db,
-        &Actor::from(&*admin),
-        "user.update",
-        None,
-        changed,
-    )
-    .await;
+    let actor = Actor::from(&*admin);
+    audit::record(&state.db, &actor, "user.update", None, changed).await;
+    terminal::access::sweep(&state, &actor).await;
     Ok(axum::Json(service::user_view(&user)))
 }
 
@@ -86,13 +82,9 @@ async fn remove(
     Path(id): Path<i32>,
 ) -> ApiResult<StatusCode> {
     let user = service::delete(&state.db, admin.user.id, id).await?;
-    audit::record(
-        &state.db,
-        &Actor::from(&*admin),
-        "user.delete",
-        None,
-        json!({"user_id": id, "username": user.username}),
-    )
-    .await;
+    let actor = Actor::from(&*admin);
+    let details = json!({"user_id": id, "username": user.username});
+    audit::record(&state.db, &actor, "user.delete", None, details).await;
+    terminal::access::sweep(&state, &actor).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ macro_rules! on_every_storage {
     };
 }
 
+mod access_sweep;
 mod auth;
 mod browser;
 mod connection_test;

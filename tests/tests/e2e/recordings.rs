@@ -15,7 +15,7 @@ use wire::terminal::{codes, ServerFrame};
 use wire::users::Role;
 
 use crate::terminal_sessions::Rig;
-use crate::terminal_share::{join, share, user};
+use crate::terminal_share::{join, next_participants, share, user};
 
 /// Polls (up to 15 s) until the session's recording is no longer being written.
 async fn finished(api: &Api, session_id: &str) -> RecordingView {
@@ -176,6 +176,8 @@ async fn a_shared_session_is_recorded_with_input_resizes_and_markers_and_asciine
         .expect(204);
     assert_eq!(watcher.expect_error().await.0, codes::KICKED);
     typist.close().await;
+    // The owner sees the roster empty once both are gone.
+    while !next_participants(&mut owner).await.is_empty() {}
     let back = Marker::new("BACK");
     owner
         .send_line(&format!("printf '%s\\n' {}", back.shell))
