@@ -5,8 +5,8 @@
 //!    (the outer build holds the lock on ours), with the outer build's flags removed;
 //! 2. `wasm-bindgen` as a library (the CLI cannot be installed here) → `frontend.js` + `.wasm`;
 //! 3. `npm ci` in `frontend/` when `package-lock.json` changed, then esbuild bundles the JS
-//!    packages into two scripts (`vendor.js` with the page, `editor.js` loaded on first use)
-//!    and the CSS into one stylesheet;
+//!    packages into three scripts (`vendor.js` with the page, `editor.js` and `player.js` with
+//!    its `player.css` loaded on first use) and the app's CSS into one stylesheet;
 //! 4. every file is gzipped and hashed, and `ui_assets.rs` in `OUT_DIR` lists them with
 //!    `include_bytes!` for `src/web/assets.rs`.
 //!
@@ -125,10 +125,13 @@ fn build_ui(workspace: &Path, dist: &Path) -> BuildResult {
     let esbuild = frontend.join("node_modules/.bin/esbuild");
     // Each script bundle is one IIFE defining one global the wasm binds by name: the vendor
     // bundle loads with the page (index.html); the editor bundle (CodeMirror) only when a file
-    // is first opened for editing (src/files/editor.rs injects it).
+    // is first opened for editing, the player bundle (asciinema-player) only when a recording is
+    // first played (src/lazy.rs injects them). CSS a bundle imports (the player's) lands beside
+    // it (`assets/player.css`) and is injected with it.
     for (entry, global) in [
         ("vendor.js", "GatehouseVendor"),
         ("editor.js", "GatehouseEditor"),
+        ("player.js", "GatehousePlayer"),
     ] {
         run_quiet(
             Command::new(&esbuild)

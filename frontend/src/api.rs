@@ -15,6 +15,7 @@ use wire::files::{
     ChmodRequest, DeleteResponse, Entry, Listing, MkdirRequest, Mode, RenameRequest, TextFile,
     WriteRequest,
 };
+use wire::recordings::{RecordingList, RecordingView};
 use wire::servers::{ServerRequest, ServerView};
 use wire::users::{CreateUserRequest, UpdateUserRequest, UserView};
 use wire::ErrorBody;
@@ -377,6 +378,64 @@ pub async fn update_user(id: i32, body: &UpdateUserRequest) -> ApiResult<UserVie
 
 pub async fn delete_user(id: i32) -> ApiResult<()> {
     delete(&format!("api/users/{id}")).await
+}
+
+// --- Recordings ----------------------------------------------------------------------------
+
+/// What `GET /api/recordings` is asked for; empty fields are left out of the query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordingFilter {
+    pub server_id: Option<i32>,
+    /// A username, matched exactly by the gateway.
+    pub user: String,
+    /// `YYYY-MM-DD` or RFC 3339.
+    pub since: String,
+    pub until: String,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl RecordingFilter {
+    fn query(&self) -> String {
+        let mut query = vec![
+            format!("limit={}", self.limit),
+            format!("offset={}", self.offset),
+        ];
+        if let Some(id) = self.server_id {
+            query.push(format!("server_id={id}"));
+        }
+        for (name, value) in [
+            ("user", &self.user),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            let value = value.trim();
+            if !value.is_empty() {
+                query.push(format!("{name}={}", query_value(value)));
+            }
+        }
+        query.join("&")
+    }
+}
+
+/// One page of the recordings the caller may see, newest first, and how many match in all.
+pub async fn recordings(filter: &RecordingFilter) -> ApiResult<RecordingList> {
+    get(&format!("api/recordings?{}", filter.query())).await
+}
+
+pub async fn recording(id: &str) -> ApiResult<RecordingView> {
+    get(&format!("api/recordings/{}", query_value(id))).await
+}
+
+/// Deletes a recording and its cast (admins).
+pub async fn delete_recording(id: &str) -> ApiResult<()> {
+    delete(&format!("api/recordings/{}", query_value(id))).await
+}
+
+/// The asciicast v2 file of a finished recording (409 `recording_in_progress` while it is
+/// still being written). The session cookie authenticates it, so a plain link works.
+pub fn recording_cast_url(id: &str) -> String {
+    url(&format!("api/recordings/{}/cast", query_value(id)))
 }
 
 // --- Files (SFTP) --------------------------------------------------------------------------

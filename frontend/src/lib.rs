@@ -1,7 +1,7 @@
 //! The Gatehouse web UI: a Leptos client-side app compiled to wasm32, embedded in the gateway by
 //! `backend/build.rs` and booted by `assets/boot.js`.
 //!
-//! One folder per screen (`auth/`, `servers/`, `terminal/`, `files/`, `admin/`), one typed API client
+//! One folder per screen (`auth/`, `servers/`, `terminal/`, `files/`, `recordings/`, `admin/`), one typed API client
 //! (`api.rs`) speaking the `wire` crate's types, and the app-wide pieces: the session and shell
 //! (`app.rs`, `shell.rs`), toasts and the theme. See docs/frontend.md.
 
@@ -11,6 +11,8 @@ pub mod app;
 pub mod auth;
 pub mod dialog;
 pub mod files;
+pub mod lazy;
+pub mod recordings;
 pub mod servers;
 pub mod shell;
 pub mod terminal;

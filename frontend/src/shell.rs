@@ -1,12 +1,14 @@
 //! The signed-in layout: top bar (views, theme, user menu), server sidebar, and the main area
-//! with the terminal tabs, the file manager or an admin panel.
+//! with the terminal tabs, the file manager, the recordings or an admin panel.
 
 use leptos::prelude::*;
+use wire::users::Role;
 
 use crate::admin::UsersPanel;
-use crate::app::{close_on_escape, use_session};
+use crate::app::{close_on_escape, use_session, Auth};
 use crate::auth::ChangePasswordDialog;
 use crate::files::{Files, FilesView};
+use crate::recordings::RecordingsPanel;
 use crate::servers::{ServerFormDialog, ServerList, ServerStore};
 use crate::terminal::{Tabs, TerminalTabs};
 use crate::theme::ThemeToggle;
@@ -15,6 +17,7 @@ use crate::theme::ThemeToggle;
 pub enum View {
     Terminals,
     Files,
+    Recordings,
     Users,
 }
 
@@ -53,7 +56,15 @@ pub fn Shell() -> impl IntoView {
     provide_context(Files::new(session, servers));
     servers.reload(session);
 
-    let view_sel = RwSignal::new(View::Terminals);
+    // Auditors open no server: their work starts at the recordings.
+    let is_auditor = session
+        .auth
+        .with_untracked(|a| matches!(a, Auth::SignedIn(u) if u.role == Role::Auditor));
+    let view_sel = RwSignal::new(if is_auditor {
+        View::Recordings
+    } else {
+        View::Terminals
+    });
     provide_context(CurrentView(view_sel));
     let password_dialog = RwSignal::new(false);
     let is_admin = move || session.is_admin();
@@ -66,31 +77,11 @@ pub fn Shell() -> impl IntoView {
                     "Gatehouse"
                 </div>
                 <nav class="views">
-                    <button
-                        class="view-link"
-                        class=("active", move || view_sel.get() == View::Terminals)
-                        data-testid="nav-terminals"
-                        on:click=move |_| view_sel.set(View::Terminals)
-                    >
-                        "Terminals"
-                    </button>
-                    <button
-                        class="view-link"
-                        class=("active", move || view_sel.get() == View::Files)
-                        data-testid="nav-files"
-                        on:click=move |_| view_sel.set(View::Files)
-                    >
-                        "Files"
-                    </button>
+                    <ViewLink view=View::Terminals label="Terminals" test_id="nav-terminals"/>
+                    <ViewLink view=View::Files label="Files" test_id="nav-files"/>
+                    <ViewLink view=View::Recordings label="Recordings" test_id="nav-recordings"/>
                     <Show when=is_admin>
-                        <button
-                            class="view-link"
-                            class=("active", move || view_sel.get() == View::Users)
-                            data-testid="nav-users"
-                            on:click=move |_| view_sel.set(View::Users)
-                        >
-                            "Users"
-                        </button>
+                        <ViewLink view=View::Users label="Users" test_id="nav-users"/>
                     </Show>
                 </nav>
                 <span class="grow"></span>
@@ -110,6 +101,12 @@ pub fn Shell() -> impl IntoView {
                     <div class="view" class=("is-hidden", move || view_sel.get() != View::Files)>
                         <FilesView/>
                     </div>
+                    // Unmounted when left: that closes (and disposes) the player.
+                    <Show when=move || view_sel.get() == View::Recordings>
+                        <div class="view scroll">
+                            <RecordingsPanel/>
+                        </div>
+                    </Show>
                     <Show when=move || is_admin() && view_sel.get() == View::Users>
                         <div class="view scroll">
                             <UsersPanel/>
@@ -122,6 +119,22 @@ pub fn Shell() -> impl IntoView {
                 <ChangePasswordDialog open=password_dialog/>
             </Show>
         </div>
+    }
+}
+
+/// A top-bar button that switches the main area to `view`.
+#[component]
+fn ViewLink(view: View, label: &'static str, test_id: &'static str) -> impl IntoView {
+    let view_sel = use_view();
+    view! {
+        <button
+            class="view-link"
+            class=("active", move || view_sel.get() == view)
+            data-testid=test_id
+            on:click=move |_| view_sel.set(view)
+        >
+            {label}
+        </button>
     }
 }
 

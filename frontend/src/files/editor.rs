@@ -2,8 +2,8 @@
 //!
 //! `frontend/js/editor.js` is bundled by esbuild into its own IIFE script, `assets/editor.js`,
 //! defining `window.GatehouseEditor`. It is not in index.html: `ensure_loaded` injects a
-//! `<script>` for it the first time a file is opened, and later opens reuse it. The externs
-//! below are only called after that, so wasm-bindgen's lazy global lookups find it.
+//! `<script>` for it (crate::lazy) the first time a file is opened, and later opens reuse it.
+//! The externs below are only called after that, so wasm-bindgen's lazy global lookups find it.
 //!
 //! Saving sends the modification time the file had when it was read (`expected_mtime`); the
 //! gateway answers 409 `conflict` if it changed meanwhile, and the user picks reload or
@@ -11,20 +11,20 @@
 
 use std::cell::{Cell, RefCell};
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Function;
 use leptos::ev;
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 use wire::files::{codes, WriteRequest};
 
 use super::paths::base_name;
 use super::{use_files, EditTarget, Files};
 use crate::api;
+use crate::lazy::Bundle;
 use crate::theme::{use_theme, Theme};
 
 #[wasm_bindgen]
@@ -63,11 +63,15 @@ extern "C" {
     fn destroy(this: &CodeEditor);
 }
 
-const SCRIPT: &str = "assets/editor.js";
+/// `assets/editor.js`, injected the first time a file is opened.
+const BUNDLE: Bundle = Bundle {
+    script: "assets/editor.js",
+    global: "GatehouseEditor",
+    stylesheet: None,
+    test_id: "editor-script",
+};
 
 thread_local! {
-    /// The script being loaded (shared by concurrent first opens); reset when it fails.
-    static LOADING: RefCell<Option<Promise>> = const { RefCell::new(None) };
     /// The editor on screen, its callbacks, and which modal owns it.
     static LIVE: RefCell<Option<Live>> = const { RefCell::new(None) };
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
@@ -79,49 +83,13 @@ struct Live {
     _callbacks: [Closure<dyn FnMut()>; 2],
 }
 
-fn is_loaded() -> bool {
-    Reflect::has(&window(), &"GatehouseEditor".into()).unwrap_or(false)
-}
-
 /// Loads `assets/editor.js` once; later calls return at once.
 pub async fn ensure_loaded() -> Result<(), String> {
-    if is_loaded() {
-        return Ok(());
+    if BUNDLE.load().await {
+        Ok(())
+    } else {
+        Err("The editor could not be loaded. Check the connection and try again.".to_owned())
     }
-    let promise = LOADING.with(|l| l.borrow_mut().get_or_insert_with(inject).clone());
-    match JsFuture::from(promise).await {
-        Ok(_) if is_loaded() => Ok(()),
-        _ => {
-            LOADING.with(|l| l.borrow_mut().take());
-            Err("The editor could not be loaded. Check the connection and try again.".to_owned())
-        }
-    }
-}
-
-fn inject() -> Promise {
-    Promise::new(&mut |resolve, reject| {
-        let doc = document();
-        let Ok(el) = doc.create_element("script") else {
-            let _ = reject.call0(&JsValue::NULL);
-            return;
-        };
-        let script: web_sys::HtmlScriptElement = el.unchecked_into();
-        script.set_src(&api::url(SCRIPT));
-        let _ = script.set_attribute("data-testid", "editor-script");
-        script.set_onload(Some(&resolve));
-        // A failed load removes its tag, so the next attempt injects a fresh one.
-        let failed = {
-            let script = script.clone();
-            Closure::once_into_js(move || {
-                script.remove();
-                let _ = reject.call0(&JsValue::NULL);
-            })
-        };
-        script.set_onerror(Some(failed.unchecked_ref()));
-        if let Some(head) = doc.head() {
-            let _ = head.append_child(&script);
-        }
-    })
 }
 
 fn with_live<T>(id: u64, f: impl FnOnce(&CodeEditor) -> T) -> Option<T> {

@@ -21,7 +21,7 @@ pub mod icons;
 mod list;
 mod menu;
 mod pane;
-mod paths;
+pub(crate) mod paths;
 mod preview;
 mod transfer;
 mod upload;

@@ -52,6 +52,8 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
     let description = RwSignal::new(ex.map(|s| s.description.clone()).unwrap_or_default());
     let ssh_enabled = RwSignal::new(ex.map(|s| s.ssh_enabled).unwrap_or(true));
     let jump_via = RwSignal::new(ex.and_then(|s| s.jump_via_id));
+    // `None`: the gateway's default decides.
+    let recording = RwSignal::new(ex.and_then(|s| s.record_sessions));
     // The last "Test connection" answer: one line per hop.
     let test_report = RwSignal::new(None::<Vec<String>>);
     let testing = RwSignal::new(false);
@@ -107,7 +109,7 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
                 sftp_enabled: editing.as_ref().map(|s| s.sftp_enabled),
                 sftp_read_only: editing.as_ref().map(|s| s.sftp_read_only),
                 sftp_allowed_paths: editing.as_ref().map(|s| s.sftp_allowed_paths.clone()),
-                record_sessions: editing.as_ref().and_then(|s| s.record_sessions),
+                record_sessions: recording.get_untracked(),
             };
             let id = editing.as_ref().map(|s| s.id);
             busy.set(true);
@@ -277,6 +279,24 @@ fn ServerForm(existing: Option<ServerView>) -> impl IntoView {
                                 }
                             })
                             .collect_view()}
+                    </select>
+
+                    <label for="server-recording">"Recording"</label>
+                    <select id="server-recording" data-testid="server-recording"
+                        on:change=move |ev| recording.set(match event_target_value(&ev).as_str() {
+                            "on" => Some(true),
+                            "off" => Some(false),
+                            _ => None,
+                        })>
+                        <option value="" selected=move || recording.get().is_none()>
+                            "Gateway default"
+                        </option>
+                        <option value="on" selected=move || recording.get() == Some(true)>
+                            "Record sessions"
+                        </option>
+                        <option value="off" selected=move || recording.get() == Some(false)>
+                            "Do not record"
+                        </option>
                     </select>
 
                     <label for="server-group">"Group"</label>

@@ -2,7 +2,7 @@
 //! terminal on a registered server, types a command and reads its output off the xterm screen,
 //! gets the tab back after a reload and after a lost connection; and works with files in the
 //! file manager (upload, edit, save, download, copy, rename, …); and shares a terminal with a
-//! second person in another browser context.
+//! second person in another browser context; and replays a recorded session.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -229,5 +229,41 @@ async fn one_person_shares_a_terminal_and_another_joins_types_and_is_kicked() {
         "sharing in the browser failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+    println!("{stdout}");
+}
+
+#[tokio::test]
+async fn a_person_replays_a_recorded_session_in_the_browser() {
+    let sshd = Sshd::start();
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    admin
+        .create_server(&sshd.password_server("replay-box"))
+        .await;
+
+    let shot = artifacts_dir().join("recordings.png");
+    let _ = std::fs::remove_file(&shot);
+    let args = [
+        gh.base_url(),
+        "admin".to_owned(),
+        ADMIN_PASSWORD.to_owned(),
+        "replay-box".to_owned(),
+        shot.display().to_string(),
+    ];
+    let out = run_script("recordings.mjs", &args, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the replay did not show the command's output ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // Playing it fetched the cast once, and that was audited; the file is the server's.
+    let list: wire::recordings::RecordingList =
+        admin.get("/api/recordings").await.expect(200).json();
+    assert_eq!(list.total, 1, "{list:?}");
+    assert!(std::fs::read(&shot)
+        .expect("screenshot")
+        .starts_with(b"\x89PNG"));
     println!("{stdout}");
 }

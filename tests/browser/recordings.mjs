@@ -1,0 +1,102 @@
+// Replaying a recorded session in the browser: sign in, open a terminal on a registered server,
+// type a command, close the tab (the session ends and its recording is finalised); open
+// Recordings, see the row, check its Download link, press Play and read the command's output off
+// the player's screen. The player's script is not on the page until then.
+//
+// usage: node recordings.mjs <base_url> <username> <password> <server_name> <screenshot.png>
+// Exit 0 when the replay showed the output; otherwise print what the page showed and exit 1.
+
+import { fail, launch, openPage, pass, signIn } from './harness.mjs';
+
+const [baseUrl, username, password, serverName, screenshot] = process.argv.slice(2);
+if (!screenshot) {
+  console.error('usage: node recordings.mjs <base_url> <username> <password> <server_name> <screenshot.png>');
+  process.exit(2);
+}
+const failureShot = screenshot.replace(/\.png$/, '-failure.png');
+const MARKER = 'hello-recording';
+
+const browser = await launch();
+const problems = [];
+let page;
+let step = 'start';
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await openPage(context, problems);
+
+  step = 'sign in and open a terminal';
+  await signIn(page, baseUrl, username, password);
+  const item = page.locator('[data-testid=server-item]', { hasText: serverName }).first();
+  await item.locator('[data-testid=open-terminal]').click();
+  const pane = page.locator('[data-testid=terminal-pane]').last();
+  const rows = pane.locator('.xterm-rows');
+  await pane.locator('.xterm').click();
+  await page.waitForFunction((el) => el && /[$#]\s*$/m.test(el.innerText), await rows.elementHandle());
+
+  step = 'type a command';
+  await page.keyboard.type(`echo ${MARKER}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    ([el, wanted]) => el && el.innerText.split(wanted).length > 2,
+    [await rows.elementHandle(), MARKER],
+  );
+
+  step = 'close the tab: the session ends';
+  await page.locator('[data-testid=close-tab]').first().click();
+  const ended = Date.now() + 15_000;
+  for (;;) {
+    const live = await page.evaluate(async () => (await (await fetch('api/terminal/sessions')).json()).length);
+    if (live === 0) break;
+    if (Date.now() > ended) throw new Error(`${live} session(s) still live after closing the tab`);
+    await page.waitForTimeout(200);
+  }
+
+  step = 'open Recordings';
+  await page.locator('[data-testid=nav-recordings]').click();
+  await page.locator('[data-testid=recordings-filter-user]').fill(username);
+  await page.locator('[data-testid=recordings-apply]').click();
+  const table = page.locator('[data-testid=recordings-table]');
+  const row = table.locator('[data-testid=recording-row]', { hasText: serverName }).first();
+  // The recording is finalised as the session ends; Apply again until the row says so.
+  const finished = Date.now() + 20_000;
+  for (;;) {
+    if ((await row.count()) > 0 && (await row.getAttribute('data-state')) !== 'recording') break;
+    if (Date.now() > finished) throw new Error('no finished recording of the session in the list');
+    await page.waitForTimeout(500);
+    await page.locator('[data-testid=recordings-apply]').click();
+  }
+  const id = await row.getAttribute('data-recording-id');
+  if (!id) throw new Error('the row has no data-recording-id');
+
+  step = 'check the Download link';
+  const href = await row.locator('[data-testid=recording-download]').getAttribute('href');
+  if (!href || !href.endsWith(`/api/recordings/${id}/cast`)) throw new Error(`download href: ${href}`);
+  if (href.includes('?')) throw new Error(`the download link carries a query string: ${href}`);
+  if (await page.locator('script[src*="player.js"]').count()) {
+    throw new Error('the player script was loaded before anything was played');
+  }
+
+  step = 'play the recording';
+  await row.locator('[data-testid=recording-play]').click();
+  const player = page.locator('[data-testid=recording-player]');
+  await player.waitFor();
+  await player.locator('.ap-player').waitFor();
+  await page.waitForFunction(
+    ([el, wanted]) => el && el.innerText.includes(wanted),
+    [await player.elementHandle(), MARKER],
+  );
+  await page.screenshot({ path: screenshot });
+
+  step = 'change the speed: the player is recreated';
+  await page.locator('[data-testid=recording-speed]').selectOption('2');
+  await player.locator('.ap-player').waitFor();
+
+  step = 'close the player';
+  await page.locator('[data-testid=recording-player-close]').click();
+  await player.waitFor({ state: 'detached' });
+
+  await pass(browser, `ok: recorded, listed and replayed recording ${id}; screenshot at ${screenshot}`, problems);
+} catch (err) {
+  await fail(browser, page, step, err, problems, failureShot);
+}
