@@ -34,6 +34,14 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Sign-in session lifetime, in hours.
     pub session_ttl_hours: u64,
+    /// Failed sign-ins for one username within `login_window_secs` before it is locked (0: off).
+    pub login_max_failures_per_account: u32,
+    /// Failed sign-ins from one IP within `login_window_secs` before it is locked (0: off).
+    pub login_max_failures_per_ip: u32,
+    /// Seconds over which failed sign-ins are counted.
+    pub login_window_secs: u64,
+    /// Seconds the first lock lasts; each further lock doubles it, up to an hour.
+    pub login_lockout_secs: u64,
     /// Mark the session cookie `Secure` (on by default off loopback; see docs/configuration.md).
     pub cookie_secure: Option<bool>,
     /// Seconds allowed for the TCP connect plus SSH handshake to a server.
@@ -136,6 +144,10 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             allowed_origins: Vec::new(),
             session_ttl_hours: 12,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 20,
+            login_window_secs: 900,
+            login_lockout_secs: 30,
             cookie_secure: None,
             ssh_connect_timeout_secs: 10,
             ssh_auth_timeout_secs: 15,

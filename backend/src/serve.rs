@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::bootstrap;
+use crate::auth::throttle::{Limits, Throttle};
 use crate::config::Config;
 use crate::crypto::{master_key, vault::Vault};
 use crate::files::SftpPool;
@@ -50,6 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         instance_id: uuid::Uuid::new_v4().to_string().into(),
         monitor: MonitorHandle::new(),
+        throttle: Throttle::new(Limits::from_config(&config)),
         config: Arc::new(config),
     };
     tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::crypto::vault::Vault;
 use crate::files::SftpPool;
@@ -28,4 +29,6 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// This replica's connectivity-monitor role and its event channel.
     pub monitor: MonitorHandle,
+    /// Failed sign-in counts and locks, per account and per IP.
+    pub throttle: Throttle,
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use wire::auth::{ChangePasswordRequest, LoginRequest, LoginResponse};
 use wire::users::UserView;
 
+use super::throttle::Locked;
 use super::{sessions, Authenticated, SESSION_COOKIE};
 use crate::audit::{self, Actor};
 use crate::crypto::password::{hash_password, verify_password, DUMMY_HASH};
@@ -46,7 +47,21 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let client_ip = Some(peer.ip().to_string());
+    let ip = peer.ip().to_string();
+    let client_ip = Some(ip.clone());
+    let tried: String = req.username.chars().take(128).collect();
+    // A locked account or IP is refused before any password is verified.
+    if let Err(locked) = state.throttle.check(&tried, &ip) {
+        let actor = Actor {
+            user_id: None,
+            username: Some(tried),
+            client_ip,
+        };
+        let details =
+            json!({"locked": locked.by, "retry_after_secs": locked.retry_after.as_secs()});
+        audit::record(&state.db, &actor, "auth.login_throttled", None, details).await;
+        return Ok(too_many_attempts(locked));
+    }
     let user = if req.username.len() <= 128 {
         users::service::find_by_username(&state.db, &req.username).await?
     } else {
@@ -62,15 +77,18 @@ async fn login(
     let user = match user {
         Some(u) if password_ok && !u.disabled && u.password_hash.is_some() => u,
         other => {
+            let locked = state.throttle.failed(&tried, &ip);
             let actor = Actor {
                 user_id: other.map(|u| u.id),
-                username: Some(req.username.chars().take(128).collect()),
+                username: Some(tried),
                 client_ip,
             };
-            audit::record(&state.db, &actor, "auth.login_failed", None, json!({})).await;
+            let details = json!({"locked": locked.map(|l| l.by)});
+            audit::record(&state.db, &actor, "auth.login_failed", None, details).await;
             return Err(ApiError::InvalidCredentials);
         }
     };
+    state.throttle.succeeded(&tried);
     let ttl_hours = state.config.session_ttl_hours;
     let session = sessions::create(&state.db, user.id, ttl_hours, client_ip.clone()).await?;
     let actor = Actor {
@@ -96,6 +114,20 @@ async fn login(
     headers.insert(header::SET_COOKIE, cookie);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok((headers, axum::Json(body)).into_response())
+}
+
+/// 429 `too_many_attempts` with `Retry-After`; the same words whichever key is locked.
+fn too_many_attempts(locked: Locked) -> Response {
+    let secs = locked.retry_after.as_secs().max(1);
+    let body = wire::ErrorBody {
+        error: format!("too many failed sign-in attempts; try again in {secs} s"),
+        code: "too_many_attempts".into(),
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 async fn logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {

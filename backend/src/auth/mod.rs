@@ -6,6 +6,7 @@ pub mod extract;
 pub mod handlers;
 pub mod origin;
 pub mod sessions;
+pub mod throttle;
 
 pub use extract::{AdminUser, Authenticated, CurrentUser};
 

@@ -69,7 +69,12 @@ async fn update(
         "allowed_groups": req.allowed_groups,
         "disabled": req.disabled,
     });
+    let password_reset = req.password.is_some();
     let user = service::update(&state.db, admin.user.id, id, req).await?;
+    if password_reset {
+        // A new password from an admin also lifts a sign-in lock on the account.
+        state.throttle.clear_account(&user.username);
+    }
     let actor = Actor::from(&*admin);
     audit::record(&state.db, &actor, "user.update", None, changed).await;
     terminal::access::sweep(&state, &actor).await;

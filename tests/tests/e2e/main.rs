@@ -39,6 +39,7 @@ mod fixtures;
 mod jump;
 mod known_hosts;
 mod lifecycle;
+mod login_throttle;
 mod monitor;
 mod monitor_lease;
 mod origin;
