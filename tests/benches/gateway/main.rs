@@ -7,10 +7,13 @@
 //! GATEHOUSE_BENCH_ECHO (echo samples, 1000), GATEHOUSE_BENCH_SESSIONS (100),
 //! GATEHOUSE_BENCH_FILE_MB (size of the files rows' file and folder, 1024),
 //! GATEHOUSE_BENCH_ONLY=files (only the files rows), GATEHOUSE_BENCH_DEPTH (the gateway's
-//! `files_pipeline_depth`, to tune it), GATEHOUSE_BENCH_ONLY=jump (only the jump-host rows).
+//! `files_pipeline_depth`, to tune it), GATEHOUSE_BENCH_ONLY=jump (only the jump-host rows),
+//! GATEHOUSE_BENCH_ONLY=viewers (only the live-session rows: viewers and recording) with
+//! GATEHOUSE_BENCH_VIEWERS (the numbers of read-only viewers, `0,10,50`).
 
 mod files;
 mod jump;
+mod viewers;
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -22,11 +25,11 @@ use std::time::{Duration, Instant};
 
 use gatehouse_tests::gatehouse::Options;
 use gatehouse_tests::sshd::{test_user, TEST_USER};
-use gatehouse_tests::terminal::Marker;
+use gatehouse_tests::terminal::{Control, Marker};
 use gatehouse_tests::{find, Api, Gatehouse, Sshd, Terminal};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::ChannelMsg;
-use wire::terminal::ACK_EVERY;
+use wire::terminal::{ServerFrame, ACK_EVERY};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -93,47 +96,86 @@ async fn gateway_throughput(
 ) -> f64 {
     let mut rates = Vec::new();
     for _ in 0..runs {
-        let mut term = Terminal::open_sized(api, server, 200, 50).await;
-        let ready = Marker::new("RDY");
-        term.send_line(&format!("stty -echo; printf '%s\\n' {}", ready.shell))
-            .await;
-        term.read_until(ready.printed.as_bytes()).await;
+        let mut term = ready_terminal(api, server).await;
         if acking {
             term.ack(0).await;
         }
         let end = Marker::new("CATEND");
-        let start = Instant::now();
-        term.send_line(&format!(
-            "cat {}; printf '%s\\n' {}",
-            file.display(),
-            end.shell
-        ))
-        .await;
-        let (mut received, mut unacked) = (0u64, 0u64);
-        let mut tail: Vec<u8> = Vec::new();
-        loop {
-            let bytes = term
-                .next_output(Duration::from_secs(60))
-                .await
-                .unwrap_or_else(|| panic!("the cat stalled after {received} bytes"));
-            received += bytes.len() as u64;
-            unacked += bytes.len() as u64;
-            if acking && unacked >= ACK_EVERY {
-                term.ack(unacked).await;
-                unacked = 0;
-            }
-            tail.extend_from_slice(&bytes);
-            if find(&tail, end.printed.as_bytes()).is_some() {
-                break;
-            }
-            tail.drain(..tail.len().saturating_sub(64));
-        }
-        let secs = start.elapsed().as_secs_f64();
-        assert!(received >= size, "received {received} of {size} bytes");
-        rates.push(size as f64 / secs / 1e6);
+        rates.push(cat_rate(&mut term, file, size, acking, &end).await.0);
         term.close().await;
     }
     median(rates)
+}
+
+/// A fresh 200×50 terminal with echo off, its prompt read.
+async fn ready_terminal(api: &Api, server: i32) -> Terminal {
+    let mut term = Terminal::open_sized(api, server, 200, 50).await;
+    let ready = Marker::new("RDY");
+    term.send_line(&format!("stty -echo; printf '%s\\n' {}", ready.shell))
+        .await;
+    term.read_until(ready.printed.as_bytes()).await;
+    term
+}
+
+/// One `cat FILE; printf END` read on `term` up to `end`'s marker (other readers of the same
+/// session may wait for it too), acking every `ACK_EVERY` bytes when `acking` (the caller has
+/// opted in with `ack(0)`). Returns MB/s and the bytes the gateway skipped on this socket
+/// because it fell behind (normally none).
+async fn cat_rate(
+    term: &mut Terminal,
+    file: &Path,
+    size: u64,
+    acking: bool,
+    end: &Marker,
+) -> (f64, u64) {
+    let start = Instant::now();
+    term.send_line(&format!(
+        "cat {}; printf '%s\\n' {}",
+        file.display(),
+        end.shell
+    ))
+    .await;
+    let (received, skipped) = read_to_marker(term, end, acking).await;
+    let secs = start.elapsed().as_secs_f64();
+    if skipped > 0 {
+        eprintln!("bench: the gateway skipped {skipped} bytes of the reader's output");
+    }
+    assert!(
+        received + skipped >= size,
+        "received {received} (and {skipped} skipped) of {size} bytes"
+    );
+    (size as f64 / secs / 1e6, skipped)
+}
+
+/// Reads `term`'s output until `end`'s marker, acking as [`cat_rate`] does. Returns the bytes
+/// received and the bytes the gateway reported skipped (the control frames read on the way).
+async fn read_to_marker(term: &mut Terminal, end: &Marker, acking: bool) -> (u64, u64) {
+    let (mut received, mut unacked) = (0u64, 0u64);
+    let mut tail: Vec<u8> = Vec::new();
+    loop {
+        let bytes = term
+            .next_output(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|| panic!("the output stalled after {received} bytes"));
+        received += bytes.len() as u64;
+        unacked += bytes.len() as u64;
+        if acking && unacked >= ACK_EVERY {
+            term.ack(unacked).await;
+            unacked = 0;
+        }
+        tail.extend_from_slice(&bytes);
+        if find(&tail, end.printed.as_bytes()).is_some() {
+            break;
+        }
+        tail.drain(..tail.len().saturating_sub(64));
+    }
+    let mut skipped = 0;
+    while !term.pending_controls().is_empty() {
+        if let Control::Frame(ServerFrame::Skipped { bytes }) = term.next_control().await {
+            skipped += bytes;
+        }
+    }
+    (received, skipped)
 }
 
 /// MB/s of OpenSSH's `ssh host cat FILE > /dev/null` (median of `runs`).
@@ -310,9 +352,12 @@ async fn main() {
     if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "jump") {
         return jump::only(binary, mb, runs).await;
     }
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "viewers") {
+        return viewers::only(binary, mb, runs).await;
+    }
     let sshd = Sshd::start();
     let mut gh = Gatehouse::start_with(Options {
-        binary: Some(binary),
+        binary: Some(binary.clone()),
         // The many-terminals row opens more sessions than the default per-user cap allows.
         env: vec![(
             "GATEHOUSE_TERMINAL_MAX_SESSIONS_PER_USER".into(),
@@ -364,6 +409,7 @@ async fn main() {
 
     let file_rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
     let jump_rows = jump::run(&admin, &sshd, server, &file, size, runs).await;
+    let viewer_rows = viewers::run(&binary, &sshd, &file, size, runs).await;
     let (status, by_itself) = gh.terminate();
 
     let gw50 = percentile(&gw_echo, 50);
@@ -424,6 +470,7 @@ async fn main() {
     );
     files::print(&file_rows);
     jump::print(&jump_rows);
+    viewers::print(&viewer_rows);
     println!();
     println!(
         "gateway stopped on SIGTERM: {status}{}",
