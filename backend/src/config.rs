@@ -110,6 +110,87 @@ pub struct Config {
     pub recording_retention_interval_secs: u64,
     /// Whether users see the recordings of their own sessions (admins and auditors see all).
     pub recordings_visible_to_owner: bool,
+    /// Who must use TOTP: `none`, `admins` or `all`. An account that must and has not enrolled
+    /// can only enrol (like a forced password change) until it has.
+    pub totp_required: TotpRequired,
+    /// The issuer name authenticator apps show beside the account.
+    pub totp_issuer: String,
+    // --- LDAP (auth/ldap): fields below are owned by that module ---
+    /// `ldap://host[:port]` or `ldaps://host[:port]`; unset, nobody signs in through LDAP.
+    pub ldap_url: Option<String>,
+    /// Upgrade an `ldap://` connection with StartTLS before anything is sent.
+    pub ldap_starttls: bool,
+    /// PEM file with the CA certificate(s) the directory's certificate must chain to; unset,
+    /// the system's trust store.
+    pub ldap_ca_file: Option<PathBuf>,
+    /// Seconds allowed for the connection (TCP + TLS) and for each LDAP operation.
+    pub ldap_timeout_secs: u64,
+    /// The service account that searches for users; unset, the search is anonymous.
+    pub ldap_bind_dn: Option<String>,
+    pub ldap_bind_password: Option<Secret<String>>,
+    /// Read at each sign-in, so a rotated password needs no restart; wins over the inline value.
+    pub ldap_bind_password_file: Option<PathBuf>,
+    /// Where users are searched (subtree), e.g. `ou=people,dc=example,dc=org`.
+    pub ldap_user_base: Option<String>,
+    /// `{username}` is replaced by the escaped name typed at sign-in.
+    pub ldap_user_filter: String,
+    /// The attribute whose value becomes the Gatehouse username (`uid`; AD: `sAMAccountName`).
+    pub ldap_username_attribute: String,
+    /// The stable id accounts are linked by (`entryUUID`; AD: `objectGUID`); the DN if absent.
+    pub ldap_id_attribute: String,
+    /// How a user's groups are found: `member`, `memberOf` or `ad_nested`.
+    pub ldap_group_membership: crate::auth::ldap::GroupMembership,
+    /// Where groups are searched in `member` / `ad_nested` mode; unset, `ldap_user_base`.
+    pub ldap_group_base: Option<String>,
+    /// Overrides the group search filter; `{dn}` is replaced by the user's escaped DN.
+    pub ldap_group_filter: Option<String>,
+    /// LDAP group (DN or CN, any case) → Gatehouse server group.
+    pub ldap_group_map: std::collections::BTreeMap<String, String>,
+    /// LDAP groups (DN or CN) whose members are Gatehouse admins.
+    pub ldap_admin_groups: Vec<String>,
+    /// LDAP groups (DN or CN) whose members are auditors (unless admins).
+    pub ldap_auditor_groups: Vec<String>,
+    /// If not empty, only members of one of these LDAP groups (or of the admin / auditor
+    /// groups) may sign in.
+    pub ldap_allowed_groups: Vec<String>,
+    // --- end LDAP ---
+    // --- OIDC (auth/oidc): fields below are owned by that module ---
+    /// OIDC single sign-on: the issuer (discovery at `<issuer>/.well-known/openid-configuration`;
+    /// it must name itself exactly so). SSO is on when issuer, client id and redirect URL are set.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    /// Sent with HTTP Basic (client_secret_basic); none for a public client (PKCE only).
+    pub oidc_client_secret: Option<Secret<String>>,
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The public callback URL, registered at the provider: `https://<gateway>/api/auth/oidc/callback`.
+    pub oidc_redirect_url: Option<String>,
+    /// Scopes asked for; `openid` is always sent.
+    pub oidc_scopes: Vec<String>,
+    /// Claim that names the account on first sign-in (then `email`, then `sub`).
+    pub oidc_username_claim: String,
+    /// Claim holding the account's groups (from the ID token, else from userinfo).
+    pub oidc_groups_claim: String,
+    /// Provider group → server group. Groups not listed here grant nothing.
+    pub oidc_group_map: std::collections::BTreeMap<String, String>,
+    /// Provider groups whose members are admins.
+    pub oidc_admin_groups: Vec<String>,
+    /// Provider groups whose members are auditors (when not admins).
+    pub oidc_auditor_groups: Vec<String>,
+    /// The login page's button text.
+    pub oidc_button_label: String,
+    /// Seconds each call to the provider (discovery, keys, token, userinfo) may take.
+    pub oidc_http_timeout_secs: u64,
+    // --- end OIDC ---
+}
+
+/// Who must have a second factor.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TotpRequired {
+    #[default]
+    None,
+    Admins,
+    All,
 }
 
 /// How a host's first key becomes trusted.
@@ -179,6 +260,43 @@ impl Default for Config {
             recording_max_total_bytes: 0,
             recording_retention_interval_secs: 3600,
             recordings_visible_to_owner: true,
+            totp_required: TotpRequired::None,
+            totp_issuer: "Gatehouse".into(),
+            // --- LDAP defaults ---
+            ldap_url: None,
+            ldap_starttls: false,
+            ldap_ca_file: None,
+            ldap_timeout_secs: 5,
+            ldap_bind_dn: None,
+            ldap_bind_password: None,
+            ldap_bind_password_file: None,
+            ldap_user_base: None,
+            ldap_user_filter: "(&(objectClass=person)(uid={username}))".into(),
+            ldap_username_attribute: "uid".into(),
+            ldap_id_attribute: "entryUUID".into(),
+            ldap_group_membership: crate::auth::ldap::GroupMembership::Member,
+            ldap_group_base: None,
+            ldap_group_filter: None,
+            ldap_group_map: std::collections::BTreeMap::new(),
+            ldap_admin_groups: Vec::new(),
+            ldap_auditor_groups: Vec::new(),
+            ldap_allowed_groups: Vec::new(),
+            // --- end LDAP defaults ---
+            // --- OIDC defaults ---
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_client_secret_file: None,
+            oidc_redirect_url: None,
+            oidc_scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            oidc_username_claim: "preferred_username".into(),
+            oidc_groups_claim: "groups".into(),
+            oidc_group_map: std::collections::BTreeMap::new(),
+            oidc_admin_groups: Vec::new(),
+            oidc_auditor_groups: Vec::new(),
+            oidc_button_label: "Sign in with SSO".into(),
+            oidc_http_timeout_secs: 10,
+            // --- end OIDC defaults ---
         }
     }
 }

@@ -21,6 +21,8 @@ use crate::{db, web};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    // A half-configured single sign-on is a mistake to report now, not at someone's sign-in.
+    crate::auth::oidc::check_config(&config).map_err(anyhow::Error::msg)?;
     db::ensure_data_dir(&config)?;
     let (master, generated) =
         master_key::load_or_generate(config.secret_key.as_ref(), &config.data_dir)?;

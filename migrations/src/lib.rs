@@ -7,6 +7,7 @@ mod m0001_foundation;
 mod m0002_host_key_approval;
 mod m0003_monitor;
 mod m0004_recordings;
+mod m0005_identity;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_host_key_approval::Migration),
             Box::new(m0003_monitor::Migration),
             Box::new(m0004_recordings::Migration),
+            Box::new(m0005_identity::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod files;
+pub mod ldap;
 pub mod monitor;
 pub mod recordings;
 pub mod servers;

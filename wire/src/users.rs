@@ -42,6 +42,16 @@ pub struct UserView {
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at: String,
+    /// Whether the account has a second factor (TOTP).
+    #[serde(default)]
+    pub totp_enabled: bool,
+    /// The policy requires a second factor this account has not set up: until it does, it may
+    /// only enrol (only `GET /api/auth/me` says so; elsewhere false).
+    #[serde(default)]
+    pub must_enroll_totp: bool,
+    /// `local`, `ldap` or `oidc`.
+    #[serde(default)]
+    pub auth_source: String,
 }
 
 /// `POST /api/users`.

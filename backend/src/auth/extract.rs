@@ -1,7 +1,9 @@
 //! Request guards. A handler states who may call it by the type it takes:
 //! - `Authenticated`: any signed-in user, even one with a pending forced password change; only
 //!   `me`, `logout` and `change-password` take this.
-//! - `CurrentUser`: a signed-in user with no pending change — every other route and WebSocket;
+//! - `CurrentUser`: a signed-in user with no pending password change and, where the policy
+//!   requires a second factor, one set up — every other route and WebSocket (the TOTP
+//!   enrolment routes take `Authenticated`);
 //! - `AdminUser`: a `CurrentUser` whose role is admin.
 //!
 //! A handler cannot forget the check: without the guard it has no user to work with.
@@ -12,6 +14,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts};
 use wire::users::Role;
 
+use super::api_keys::{self, Grant, Scope};
 use super::{origin, sessions, SESSION_COOKIE};
 use crate::db::user;
 use crate::error::ApiError;
@@ -26,7 +29,10 @@ pub enum AuthVia {
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub user: user::Model,
-    pub session_id: i32,
+    /// The sign-in session; `None` when an API key authenticated the request.
+    pub session_id: Option<i32>,
+    /// The API key's scopes, when one authenticated the request.
+    pub api_key: Option<Grant>,
     pub client_ip: Option<String>,
 }
 
@@ -94,6 +100,9 @@ impl FromRequestParts<AppState> for Authenticated {
         if token.is_empty() || token.len() > 256 {
             return Err(ApiError::Unauthenticated);
         }
+        if via == AuthVia::Bearer && api_keys::prefix_of(&token).is_some() {
+            return from_api_key(parts, state, &token).await;
+        }
         let (session, user) = sessions::resolve(&state.db, &token)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
@@ -105,10 +114,50 @@ impl FromRequestParts<AppState> for Authenticated {
         }
         Ok(Authenticated {
             user,
-            session_id: session.id,
+            session_id: Some(session.id),
+            api_key: None,
             client_ip: client_ip(parts),
         })
     }
+}
+
+/// A request authenticated by an API key: the key must be live and carry the scope the route
+/// needs (`api_keys::required_scope`).
+async fn from_api_key(
+    parts: &Parts,
+    state: &AppState,
+    token: &str,
+) -> Result<Authenticated, ApiError> {
+    let (key, user) = api_keys::resolve(&state.db, token)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let grant = Grant {
+        key_id: key.id,
+        scopes: api_keys::parse_scopes(&key.scopes),
+    };
+    match api_keys::required_scope(&parts.method, parts.uri.path()) {
+        Some(scope) if grant.allows(scope) => {}
+        Some(scope) => {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                "scope_missing",
+                format!("this API key lacks the `{}` scope", scope.as_str()),
+            ))
+        }
+        None => {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                "api_key_not_allowed",
+                "API keys cannot be used here; sign in",
+            ))
+        }
+    }
+    Ok(Authenticated {
+        user,
+        session_id: None,
+        api_key: Some(grant),
+        client_ip: client_ip(parts),
+    })
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -118,6 +167,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         let auth = Authenticated::from_request_parts(parts, state).await?;
         if auth.user.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
+        }
+        if super::totp::must_enroll(&state.config, &auth.user) {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                "totp_enrollment_required",
+                "set up two-factor authentication before doing anything else",
+            ));
         }
         Ok(CurrentUser(auth))
     }
@@ -130,6 +186,17 @@ impl FromRequestParts<AppState> for AdminUser {
         let CurrentUser(auth) = CurrentUser::from_request_parts(parts, state).await?;
         if auth.role() != Role::Admin {
             return Err(ApiError::Forbidden);
+        }
+        if auth
+            .api_key
+            .as_ref()
+            .is_some_and(|k| !k.allows(Scope::Admin))
+        {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                "scope_missing",
+                "this API key lacks the `admin` scope",
+            ));
         }
         Ok(AdminUser(auth))
     }

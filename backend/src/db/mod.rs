@@ -1,9 +1,12 @@
 //! Storage: the connection (SQLite in WAL mode by default, PostgreSQL by URL), migrations at start,
 //! and one sea-orm entity per table. Services use the entities; handlers never do.
 
+pub mod api_key;
 pub mod audit_entry;
+pub mod identity;
 pub mod lease;
 pub mod recording;
+pub mod recovery_code;
 pub mod server;
 pub mod server_status;
 pub mod session;

@@ -14,6 +14,13 @@ pub struct Model {
     pub allowed_groups: String,
     pub disabled: bool,
     pub must_change_password: bool,
+    /// The TOTP secret, sealed by the vault; kept from setup on, used once `totp_enabled`.
+    pub totp_secret_enc: Option<String>,
+    pub totp_enabled: bool,
+    /// The last TOTP time step accepted: a code of that step or earlier never works again.
+    pub totp_last_step: Option<i64>,
+    /// `local`, `ldap` or `oidc`: where the account signs in.
+    pub auth_source: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,9 +1,13 @@
 //! Everything a files request starts with: who asks, which server, whether its policy allows this
 //! kind of access, a pooled SFTP session, and path resolution under the server's policy.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
 use serde_json::{json, Value};
 use wire::files::codes;
 
@@ -11,8 +15,9 @@ use super::policy::{self, check_shape, split_parent, Roots};
 use super::pool::Pooled;
 use super::sftp::Sftp;
 use crate::audit::{self, Actor};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, CurrentUser};
 use crate::db::server;
+use crate::error::extract::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::service;
 use crate::state::AppState;
@@ -37,6 +42,36 @@ pub struct Located {
     pub path: String,
 }
 
+/// Runs before any files handler (a route layer): the caller must see the server and the server
+/// must allow files, or the request ends here, before its body or query is even read. A caller
+/// who may not use a server learns nothing more than that; `Files::open` checks again with the
+/// access the operation needs.
+pub async fn guard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> ApiResult<Response> {
+    let server_id = params
+        .get("server_id")
+        .and_then(|id| id.parse::<i32>().ok())
+        .ok_or(ApiError::NotFound("server"))?;
+    let server = service::get_visible(&state.db, &user, server_id).await?;
+    if !server.sftp_enabled {
+        return Err(sftp_disabled());
+    }
+    Ok(next.run(request).await)
+}
+
+fn sftp_disabled() -> ApiError {
+    ApiError::coded(
+        StatusCode::FORBIDDEN,
+        codes::SFTP_DISABLED,
+        "file access is switched off for this server",
+    )
+}
+
 impl Files {
     /// Authorises `user` for `access` to `server_id`'s files and takes a pooled session.
     pub async fn open(
@@ -47,11 +82,7 @@ impl Files {
     ) -> ApiResult<Files> {
         let server = service::get_visible(&state.db, user, server_id).await?;
         if !server.sftp_enabled {
-            return Err(ApiError::coded(
-                StatusCode::FORBIDDEN,
-                codes::SFTP_DISABLED,
-                "file access is switched off for this server",
-            ));
+            return Err(sftp_disabled());
         }
         if access == Access::Write && server.sftp_read_only {
             return Err(policy::read_only());

@@ -13,7 +13,7 @@ use wire::files::{
     RenameRequest,
 };
 
-use super::context::{Access, Files};
+use super::context::{self, Access, Files};
 use super::entry::{self, build};
 use super::policy::{check_name, join};
 use super::walk::Walker;
@@ -26,7 +26,8 @@ use crate::state::AppState;
 /// Symlink targets resolved at once while listing a directory.
 const LIST_CONCURRENCY: usize = 16;
 
-pub fn routes() -> Router<AppState> {
+/// The files routes; every one passes `context::guard` before its own extractors run.
+pub fn routes(state: AppState) -> Router<AppState> {
     let base = "/api/files/{server_id}";
     Router::new()
         .route(&format!("{base}/ls"), get(ls))
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/delete"), delete(remove))
         .route(&format!("{base}/chmod"), post(chmod))
         .route(&format!("{base}/copy-to"), post(copy::copy_to))
+        .route_layer(axum::middleware::from_fn_with_state(state, context::guard))
 }
 
 #[derive(Debug, Deserialize)]

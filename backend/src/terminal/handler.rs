@@ -4,6 +4,7 @@
 //! recent output first. Everything that can be refused is refused before the upgrade, with a
 //! normal HTTP error.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -56,17 +57,31 @@ pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
     )
 }
 
-pub(super) fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.max_message_size(MAX_INBOUND_FRAME)
-        .max_frame_size(MAX_INBOUND_FRAME)
+/// The socket's upgrade, limits applied. Handlers take the upgrade as a `Result` and call this
+/// only after every authorisation check, so a caller who may not use a route learns that (401,
+/// 403, 404) before anything about the request's shape.
+pub(super) fn upgrade(ws: Upgrade) -> ApiResult<WebSocketUpgrade> {
+    let ws = ws.map_err(|e| {
+        ApiError::coded(
+            axum::http::StatusCode::UPGRADE_REQUIRED,
+            "websocket_required",
+            format!("this route is a WebSocket: {}", e.body_text()),
+        )
+    })?;
+    Ok(ws
+        .max_message_size(MAX_INBOUND_FRAME)
+        .max_frame_size(MAX_INBOUND_FRAME))
 }
+
+/// A WebSocket upgrade, or why the request is not one.
+pub(super) type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
 
 async fn open(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(server_id): Path<i32>,
     Query(size): Query<Size>,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> ApiResult<Response> {
     let server = usable_server(&state, &user, server_id).await?;
     let cap = state.config.terminal_max_sessions_per_user;
@@ -80,7 +95,7 @@ async fn open(
     let (cols, rows) = clamp_size(size.cols, size.rows);
     let actor = Actor::from(&*user);
     let tracker = state.terminals.tracker().clone();
-    Ok(upgrade(ws).on_upgrade(move |socket| {
+    Ok(upgrade(ws)?.on_upgrade(move |socket| {
         tracker.track_future(async move {
             let started = match session::start(&state, &actor, &server, cols, rows, slot).await {
                 Ok(started) => started,
@@ -103,7 +118,7 @@ async fn attach(
     user: CurrentUser,
     Path(session_id): Path<String>,
     Query(query): Query<AttachQuery>,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> ApiResult<Response> {
     let (info, commands) = find_owned(&state, &user, &session_id)?;
     // The owner's access is checked again: it may have been taken away since the session began.
@@ -120,7 +135,7 @@ async fn attach(
     }
     let actor = Actor::from(&*user);
     let tracker = state.terminals.tracker().clone();
-    Ok(upgrade(ws).on_upgrade(move |socket| {
+    Ok(upgrade(ws)?.on_upgrade(move |socket| {
         tracker.track_future(reattach(
             state,
             actor,

@@ -18,7 +18,7 @@ use super::registry::SessionInfo;
 use super::sharing::Mode;
 use crate::audit::{self, Actor};
 use crate::auth::CurrentUser;
-use crate::error::extract::Path;
+use crate::error::extract::{Json as BodyJson, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -54,9 +54,11 @@ async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(session_id): Path<String>,
-    Json(req): Json<ShareRequest>,
+    req: Result<BodyJson<ShareRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<ShareCreated>)> {
+    // Whose session it is comes first: others learn nothing, not even that the body is wrong.
     let info = managed(&state, &user, &session_id)?;
+    let BodyJson(req) = req?;
     let mode = Mode::parse(&req.mode)
         .ok_or_else(|| ApiError::Validation("mode must be \"ro\" or \"rw\"".into()))?;
     let secs = req.expires_in.unwrap_or(DEFAULT_EXPIRY_SECS);

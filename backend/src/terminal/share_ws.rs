@@ -11,7 +11,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocket;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -24,7 +24,7 @@ use wire::users::Role as UserRole;
 
 use super::api::session_not_found;
 use super::attachment::{self, Binding, Role};
-use super::handler::{fail, upgrade, usable_server};
+use super::handler::{fail, upgrade, usable_server, Upgrade};
 use super::registry::SessionInfo;
 use super::sharing::{Mode, Participant};
 use super::viewer::Command;
@@ -53,7 +53,7 @@ async fn join(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(token): Path<String>,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> ApiResult<Response> {
     let (session_id, mode) = state
         .terminals
@@ -69,16 +69,14 @@ async fn join(
         Err(ApiError::NotFound(_) | ApiError::Forbidden) => return Err(ApiError::Forbidden),
         Err(e) => return Err(e),
     }
-    Ok(admit(
-        state, &user, session_id, info, commands, mode, true, ws,
-    ))
+    admit(state, &user, session_id, info, commands, mode, true, ws)
 }
 
 async fn watch(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(session_id): Path<String>,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> ApiResult<Response> {
     if !matches!(user.role(), UserRole::Admin | UserRole::Auditor) {
         return Err(ApiError::Forbidden);
@@ -88,9 +86,7 @@ async fn watch(
         .get(&session_id)
         .ok_or_else(session_not_found)?;
     let mode = Mode::ReadOnly;
-    Ok(admit(
-        state, &user, session_id, info, commands, mode, false, ws,
-    ))
+    admit(state, &user, session_id, info, commands, mode, false, ws)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -102,8 +98,8 @@ fn admit(
     commands: mpsc::Sender<Command>,
     mode: Mode,
     via_share: bool,
-    ws: WebSocketUpgrade,
-) -> Response {
+    ws: Upgrade,
+) -> ApiResult<Response> {
     let actor = Actor::from(&**user);
     let participant = Arc::new(Participant::new(
         user.user.id,
@@ -112,7 +108,7 @@ fn admit(
         via_share,
     ));
     let tracker = state.terminals.tracker().clone();
-    upgrade(ws).on_upgrade(move |socket| {
+    Ok(upgrade(ws)?.on_upgrade(move |socket| {
         tracker.track_future(run(
             state,
             actor,
@@ -122,7 +118,7 @@ fn admit(
             participant,
             socket,
         ))
-    })
+    }))
 }
 
 async fn run(

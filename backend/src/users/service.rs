@@ -25,6 +25,9 @@ pub fn user_view(u: &user::Model) -> UserView {
         disabled: u.disabled,
         must_change_password: u.must_change_password,
         created_at: u.created_at.to_rfc3339(),
+        totp_enabled: u.totp_enabled,
+        must_enroll_totp: false,
+        auth_source: u.auth_source.clone(),
     }
 }
 

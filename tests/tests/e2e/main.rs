@@ -26,7 +26,9 @@ macro_rules! on_every_storage {
 }
 
 mod access_sweep;
+mod api_keys;
 mod auth;
+mod authz_matrix;
 mod browser;
 mod connection_test;
 mod files_escapes;
@@ -38,10 +40,12 @@ mod first_start;
 mod fixtures;
 mod jump;
 mod known_hosts;
+mod ldap;
 mod lifecycle;
 mod login_throttle;
 mod monitor;
 mod monitor_lease;
+mod oidc;
 mod origin;
 mod recordings;
 mod secrets;
@@ -54,5 +58,6 @@ mod terminal_limits;
 mod terminal_sessions;
 mod terminal_share;
 mod terminal_share_load;
+mod totp;
 mod trust_policy;
 mod users;

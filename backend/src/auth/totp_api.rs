@@ -1,0 +1,249 @@
+//! `/api/auth/totp/*`: set up, confirm, disable and renew recovery codes for the caller's own
+//! second factor; `DELETE /api/users/{id}/totp`: an admin's reset. Changing a second factor
+//! always needs a current code (or a recovery code), except an admin's audited reset.
+//!
+//! These take `Authenticated`, so an account the policy obliges to enrol can reach them (and
+//! nothing else) before it has; an account with a pending forced password change must change it
+//! first.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use serde_json::json;
+use wire::auth::{RecoveryCodes, TotpCode, TotpSetup, TotpStatus};
+
+use super::totp::{self, new_recovery_codes};
+use super::{sessions, AdminUser, Authenticated};
+use crate::audit::{self, Actor};
+use crate::error::extract::{Json, Path};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::users;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/totp", get(status))
+        .route("/api/auth/totp/setup", post(setup))
+        .route("/api/auth/totp/enable", post(enable))
+        .route("/api/auth/totp/disable", post(disable))
+        .route("/api/auth/totp/recovery-codes", post(renew_codes))
+        .route("/api/users/{id}/totp", delete(reset))
+}
+
+fn no_pending_password_change(auth: &Authenticated) -> ApiResult<()> {
+    if auth.user.must_change_password {
+        return Err(ApiError::PasswordChangeRequired);
+    }
+    Ok(())
+}
+
+/// Checks a current code; a wrong one is audited and answered 401 `invalid_totp`.
+async fn confirm(
+    state: &AppState,
+    auth: &Authenticated,
+    code: &str,
+    action: &str,
+) -> ApiResult<()> {
+    if code.len() <= 64 && totp::verify(state, &auth.user, code).await? {
+        return Ok(());
+    }
+    let details = json!({"during": action});
+    audit::record(
+        &state.db,
+        &Actor::from(auth),
+        "auth.totp_failed",
+        None,
+        details,
+    )
+    .await;
+    Err(totp::invalid())
+}
+
+async fn status(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<axum::Json<TotpStatus>> {
+    let left = if auth.user.totp_enabled {
+        totp::recovery_codes_left(&state.db, auth.user.id).await?
+    } else {
+        0
+    };
+    Ok(axum::Json(TotpStatus {
+        enabled: auth.user.totp_enabled,
+        required: totp::is_required(&state.config, &auth.user),
+        recovery_codes_left: left,
+    }))
+}
+
+/// A new secret, stored sealed but not in force until `enable` confirms a code from it.
+async fn setup(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<axum::Json<TotpSetup>> {
+    no_pending_password_change(&auth)?;
+    if auth.user.totp_enabled {
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            "totp_already_enabled",
+            "an authenticator is already set up; disable it first to replace it",
+        ));
+    }
+    let secret = totp::new_secret();
+    let base32 = secret.to_base32();
+    let generator = totp::totp(secret, &state.config.totp_issuer, &auth.user.username)?;
+    let otpauth_url = generator
+        .to_url()
+        .map_err(|e| ApiError::internal("totp url", e))?;
+    let qr_png_base64 = generator
+        .to_qr_base64()
+        .map_err(|e| ApiError::internal("totp qr", e))?;
+    let mut row: crate::db::user::ActiveModel = auth.user.clone().into();
+    row.totp_secret_enc = Set(Some(state.vault.seal(&base32)));
+    row.totp_last_step = Set(None);
+    row.updated_at = Set(Utc::now());
+    row.update(&state.db).await?;
+    Ok(axum::Json(TotpSetup {
+        secret: base32,
+        otpauth_url,
+        qr_png_base64,
+    }))
+}
+
+/// Confirms the pending secret with a code from it; answers the recovery codes (shown once).
+async fn enable(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Json(req): Json<TotpCode>,
+) -> ApiResult<(StatusCode, axum::Json<RecoveryCodes>)> {
+    no_pending_password_change(&auth)?;
+    if auth.user.totp_enabled {
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            "totp_already_enabled",
+            "an authenticator is already set up",
+        ));
+    }
+    let generator = totp::user_totp(&state.vault, &state.config, &auth.user)?;
+    let digits: String = req.code.chars().filter(|c| !c.is_whitespace()).collect();
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+    let step = (digits.len() <= 10)
+        .then(|| generator.check(&digits, now))
+        .flatten();
+    let Some(step) = step else {
+        let details = json!({"during": "enable"});
+        audit::record(
+            &state.db,
+            &Actor::from(&auth),
+            "auth.totp_failed",
+            None,
+            details,
+        )
+        .await;
+        return Err(totp::invalid());
+    };
+    let txn = state.db.begin().await?;
+    if !totp::claim_step(&txn, auth.user.id, i64::try_from(step).unwrap_or(i64::MAX)).await? {
+        return Err(totp::invalid());
+    }
+    let mut row: crate::db::user::ActiveModel = auth.user.clone().into();
+    row.totp_enabled = Set(true);
+    row.updated_at = Set(Utc::now());
+    row.update(&txn).await?;
+    let codes = new_recovery_codes(&txn, auth.user.id).await?;
+    txn.commit().await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&auth),
+        "auth.totp_enabled",
+        None,
+        json!({}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, axum::Json(RecoveryCodes { codes })))
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Json(req): Json<TotpCode>,
+) -> ApiResult<StatusCode> {
+    no_pending_password_change(&auth)?;
+    if !auth.user.totp_enabled {
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            "totp_not_enabled",
+            "no authenticator is set up",
+        ));
+    }
+    if totp::is_required(&state.config, &auth.user) {
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            "totp_required_by_policy",
+            "this gateway requires a second factor for your account; it cannot be turned off",
+        ));
+    }
+    confirm(&state, &auth, &req.code, "disable").await?;
+    totp::disable(&state.db, auth.user.clone()).await?;
+    audit::record(
+        &state.db,
+        &Actor::from(&auth),
+        "auth.totp_disabled",
+        None,
+        json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn renew_codes(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Json(req): Json<TotpCode>,
+) -> ApiResult<axum::Json<RecoveryCodes>> {
+    no_pending_password_change(&auth)?;
+    if !auth.user.totp_enabled {
+        return Err(ApiError::coded(
+            StatusCode::CONFLICT,
+            "totp_not_enabled",
+            "no authenticator is set up",
+        ));
+    }
+    confirm(&state, &auth, &req.code, "recovery_codes").await?;
+    let codes = new_recovery_codes(&state.db, auth.user.id).await?;
+    let actor = Actor::from(&auth);
+    audit::record(
+        &state.db,
+        &actor,
+        "auth.recovery_codes_renewed",
+        None,
+        json!({}),
+    )
+    .await;
+    Ok(axum::Json(RecoveryCodes { codes }))
+}
+
+/// An admin turns a user's second factor off (a lost phone); the user's sessions end, and if the
+/// policy requires one they must enrol again at their next sign-in.
+async fn reset(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i32>,
+) -> ApiResult<StatusCode> {
+    let user = users::service::get(&state.db, id).await?;
+    let username = user.username.clone();
+    totp::disable(&state.db, user).await?;
+    let ended = sessions::end_all_for_user(&state.db, id, None).await?;
+    let details = json!({"user_id": id, "username": username, "sessions_ended": ended});
+    audit::record(
+        &state.db,
+        &Actor::from(&*admin),
+        "auth.totp_reset",
+        None,
+        details,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
