@@ -74,6 +74,18 @@ impl Gatehouse {
         .await
     }
 
+    /// Default options plus `env`.
+    pub async fn start_env(env: &[(&str, &str)]) -> Gatehouse {
+        Self::start_with(Options {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn start_with(options: Options) -> Gatehouse {
         let binary = options
             .binary

@@ -33,6 +33,22 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/{id}/totp", delete(reset))
 }
 
+fn not_enabled() -> ApiError {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        "totp_not_enabled",
+        "no authenticator is set up",
+    )
+}
+
+fn already_enabled() -> ApiError {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        "totp_already_enabled",
+        "an authenticator is already set up; disable it first to replace it",
+    )
+}
+
 fn no_pending_password_change(auth: &Authenticated) -> ApiResult<()> {
     if auth.user.must_change_password {
         return Err(ApiError::PasswordChangeRequired);
@@ -85,11 +101,7 @@ async fn setup(
 ) -> ApiResult<axum::Json<TotpSetup>> {
     no_pending_password_change(&auth)?;
     if auth.user.totp_enabled {
-        return Err(ApiError::coded(
-            StatusCode::CONFLICT,
-            "totp_already_enabled",
-            "an authenticator is already set up; disable it first to replace it",
-        ));
+        return Err(already_enabled());
     }
     let secret = totp::new_secret();
     let base32 = secret.to_base32();
@@ -120,11 +132,7 @@ async fn enable(
 ) -> ApiResult<(StatusCode, axum::Json<RecoveryCodes>)> {
     no_pending_password_change(&auth)?;
     if auth.user.totp_enabled {
-        return Err(ApiError::coded(
-            StatusCode::CONFLICT,
-            "totp_already_enabled",
-            "an authenticator is already set up",
-        ));
+        return Err(already_enabled());
     }
     let generator = totp::user_totp(&state.vault, &state.config, &auth.user)?;
     let digits: String = req.code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -172,11 +180,7 @@ async fn disable(
 ) -> ApiResult<StatusCode> {
     no_pending_password_change(&auth)?;
     if !auth.user.totp_enabled {
-        return Err(ApiError::coded(
-            StatusCode::CONFLICT,
-            "totp_not_enabled",
-            "no authenticator is set up",
-        ));
+        return Err(not_enabled());
     }
     if totp::is_required(&state.config, &auth.user) {
         return Err(ApiError::coded(
@@ -205,11 +209,7 @@ async fn renew_codes(
 ) -> ApiResult<axum::Json<RecoveryCodes>> {
     no_pending_password_change(&auth)?;
     if !auth.user.totp_enabled {
-        return Err(ApiError::coded(
-            StatusCode::CONFLICT,
-            "totp_not_enabled",
-            "no authenticator is set up",
-        ));
+        return Err(not_enabled());
     }
     confirm(&state, &auth, &req.code, "recovery_codes").await?;
     let codes = new_recovery_codes(&state.db, auth.user.id).await?;

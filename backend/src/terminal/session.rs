@@ -48,6 +48,24 @@ fn settings(config: &Config) -> Settings {
     }
 }
 
+async fn connect_failed(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+    code: &str,
+    message: &str,
+) {
+    let details = json!({"code": code, "error": message});
+    audit::record(
+        &state.db,
+        actor,
+        "terminal.connect_failed",
+        Some(server.id),
+        details,
+    )
+    .await;
+}
+
 /// Starts the session's recording if its server's policy says so.
 async fn record(
     state: &AppState,
@@ -103,14 +121,7 @@ pub async fn start(
     };
     if let Some((code, message)) = failure {
         let _ = timeout(Duration::from_secs(2), channel.close()).await;
-        audit::record(
-            &state.db,
-            actor,
-            "terminal.connect_failed",
-            Some(server.id),
-            json!({"code": code, "error": message}),
-        )
-        .await;
+        connect_failed(state, actor, server, code, &message).await;
         return Err(StartError { code, message });
     }
 
@@ -121,14 +132,7 @@ pub async fn start(
         Err(message) => {
             let _ = timeout(Duration::from_secs(2), channel.close()).await;
             let code = codes::RECORDING_FAILED;
-            audit::record(
-                &state.db,
-                actor,
-                "terminal.connect_failed",
-                Some(server.id),
-                json!({"code": code, "error": message}),
-            )
-            .await;
+            connect_failed(state, actor, server, code, &message).await;
             tracing::error!(error = %message, "a session that must be recorded could not be");
             let message = "this server's sessions are recorded, and the recording could not be \
                            started; ask an administrator to check the gateway's disk"

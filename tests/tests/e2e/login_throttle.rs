@@ -5,23 +5,11 @@
 
 use std::time::Duration;
 
-use gatehouse_tests::gatehouse::Options;
 use gatehouse_tests::{Gatehouse, Response, ADMIN_PASSWORD};
 use tokio::time::sleep;
 use wire::users::{UpdateUserRequest, UserView};
 
 use crate::auth::user_request;
-
-async fn gateway(env: &[(&str, &str)]) -> Gatehouse {
-    Gatehouse::start_with(Options {
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Options::default()
-    })
-    .await
-}
 
 /// The 429 answer, the same whichever key is locked; returns its Retry-After.
 fn locked(resp: Response) -> u64 {
@@ -40,7 +28,7 @@ fn locked(resp: Response) -> u64 {
 
 #[tokio::test]
 async fn an_account_locks_after_five_failures_and_then_refuses_even_the_right_password() {
-    let gh = gateway(&[("GATEHOUSE_LOGIN_LOCKOUT_SECS", "2")]).await;
+    let gh = Gatehouse::start_env(&[("GATEHOUSE_LOGIN_LOCKOUT_SECS", "2")]).await;
     let admin = gh.admin().await;
     admin
         .create_user(&user_request("alice", "alice-password-1", &[]))
@@ -69,7 +57,7 @@ async fn an_account_locks_after_five_failures_and_then_refuses_even_the_right_pa
 
 #[tokio::test]
 async fn the_ip_limit_covers_every_username_and_a_password_reset_unlocks_an_account() {
-    let gh = gateway(&[
+    let gh = Gatehouse::start_env(&[
         ("GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP", "8"),
         ("GATEHOUSE_LOGIN_LOCKOUT_SECS", "60"),
     ])

@@ -3,23 +3,11 @@
 //! admin's reset; the "require 2FA" policy lets an account only enrol until it has; wrong codes
 //! are throttled like wrong passwords; the secret is sealed at rest.
 
-use gatehouse_tests::gatehouse::Options;
 use gatehouse_tests::{Api, Gatehouse, Response, Terminal, ADMIN_PASSWORD};
 use wire::auth::{LoginResponse, RecoveryCodes, TotpSetup, TotpStatus};
 use wire::users::UserView;
 
 use crate::auth::user_request;
-
-async fn gateway(env: &[(&str, &str)]) -> Gatehouse {
-    Gatehouse::start_with(Options {
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Options::default()
-    })
-    .await
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -104,7 +92,7 @@ fn base64_decode(text: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn sign_in_needs_a_code_once_set_up_and_each_code_works_once() {
-    let gh = gateway(&[]).await;
+    let gh = Gatehouse::start_env(&[]).await;
     let admin = gh.admin().await;
     admin
         .create_user(&user_request("tina", "tina-password-1", &[]))
@@ -174,7 +162,7 @@ async fn sign_in_needs_a_code_once_set_up_and_each_code_works_once() {
 
 #[tokio::test]
 async fn an_admin_resets_a_lost_authenticator_and_the_users_sessions_end() {
-    let gh = gateway(&[]).await;
+    let gh = Gatehouse::start_env(&[]).await;
     let admin = gh.admin().await;
     let user: UserView = admin
         .create_user(&user_request("rita", "rita-password-1", &[]))
@@ -198,7 +186,7 @@ async fn an_admin_resets_a_lost_authenticator_and_the_users_sessions_end() {
 
 #[tokio::test]
 async fn when_2fa_is_required_an_account_without_it_can_only_enrol() {
-    let gh = gateway(&[("GATEHOUSE_TOTP_REQUIRED", "admins")]).await;
+    let gh = Gatehouse::start_env(&[("GATEHOUSE_TOTP_REQUIRED", "admins")]).await;
     let admin = gh.api().login("admin", ADMIN_PASSWORD).await.bearer;
     assert!(admin.me().await.must_enroll_totp);
     for path in ["/api/servers", "/api/users", "/api/recordings"] {
@@ -230,7 +218,7 @@ async fn when_2fa_is_required_an_account_without_it_can_only_enrol() {
 
 #[tokio::test]
 async fn wrong_codes_lock_the_account_like_wrong_passwords() {
-    let gh = gateway(&[]).await;
+    let gh = Gatehouse::start_env(&[]).await;
     let admin = gh.admin().await;
     admin
         .create_user(&user_request("tom", "tom-password-1", &[]))
