@@ -10,7 +10,10 @@ use std::fmt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use web_sys::RequestCredentials;
-use wire::auth::{ChangePasswordRequest, LoginRequest, LoginResponse};
+use wire::auth::{
+    ApiKeyCreated, ApiKeyView, ChangePasswordRequest, CreateApiKey, LoginRequest, LoginResponse,
+    RecoveryCodes, TotpCode, TotpSetup, TotpStatus,
+};
 use wire::files::{
     ChmodRequest, DeleteResponse, Entry, Listing, MkdirRequest, Mode, RenameRequest, TextFile,
     WriteRequest,
@@ -46,6 +49,11 @@ impl ApiError {
     /// The account must pick a new password before anything else works.
     pub fn is_password_change_required(&self) -> bool {
         self.status == 403 && self.code == "password_change_required"
+    }
+
+    /// The policy requires a second factor the account has not set up yet.
+    pub fn is_totp_enrollment_required(&self) -> bool {
+        self.status == 403 && self.code == "totp_enrollment_required"
     }
 
     /// The error of an answer: its `{"error","code"}` body, or a generic one naming the status.
@@ -193,11 +201,17 @@ pub fn query_value(value: &str) -> String {
 
 // --- Session -------------------------------------------------------------------------------
 
-pub async fn login(username: String, password: String) -> ApiResult<LoginResponse> {
+/// Signs in; `totp_code` is the second factor (or a recovery code), sent again with the
+/// password after a 401 `totp_required`.
+pub async fn login(
+    username: String,
+    password: String,
+    totp_code: Option<String>,
+) -> ApiResult<LoginResponse> {
     let body = LoginRequest {
         username,
         password,
-        totp_code: None,
+        totp_code,
     };
     send(Method::Post, "api/auth/login", &body).await
 }
@@ -216,6 +230,59 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         new_password,
     };
     send_no_content(Method::Post, "api/auth/change-password", &body).await
+}
+
+/// How one may sign in here (no sign-in needed): LDAP, and the SSO button when configured.
+pub async fn auth_providers() -> ApiResult<wire::auth::AuthProviders> {
+    get("api/auth/providers").await
+}
+
+// --- Second factor and API keys -------------------------------------------------------------
+
+pub async fn totp_status() -> ApiResult<TotpStatus> {
+    get("api/auth/totp").await
+}
+
+/// A new secret for the authenticator; nothing changes until `totp_enable` confirms a code.
+pub async fn totp_setup() -> ApiResult<TotpSetup> {
+    send(Method::Post, "api/auth/totp/setup", &()).await
+}
+
+/// Turns the second factor on with a code from the new secret; answers the recovery codes.
+pub async fn totp_enable(code: String) -> ApiResult<RecoveryCodes> {
+    send(Method::Post, "api/auth/totp/enable", &TotpCode { code }).await
+}
+
+pub async fn totp_disable(code: String) -> ApiResult<()> {
+    send_no_content(Method::Post, "api/auth/totp/disable", &TotpCode { code }).await
+}
+
+/// Replaces every recovery code with fresh ones.
+pub async fn totp_recovery_codes(code: String) -> ApiResult<RecoveryCodes> {
+    send(
+        Method::Post,
+        "api/auth/totp/recovery-codes",
+        &TotpCode { code },
+    )
+    .await
+}
+
+/// Turns another user's second factor off (admins).
+pub async fn reset_user_totp(id: i32) -> ApiResult<()> {
+    delete(&format!("api/users/{id}/totp")).await
+}
+
+pub async fn api_keys() -> ApiResult<Vec<ApiKeyView>> {
+    get("api/auth/api-keys").await
+}
+
+/// Creates a key; the answer holds the key itself, which is never shown again.
+pub async fn create_api_key(body: &CreateApiKey) -> ApiResult<ApiKeyCreated> {
+    send(Method::Post, "api/auth/api-keys", body).await
+}
+
+pub async fn revoke_api_key(id: i32) -> ApiResult<()> {
+    delete(&format!("api/auth/api-keys/{id}")).await
 }
 
 // --- Servers -------------------------------------------------------------------------------

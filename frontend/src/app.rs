@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use wire::users::UserView;
 
 use crate::api::{self, ApiError};
-use crate::auth::{ForcedPasswordChange, LoginPage};
+use crate::auth::{ForcedPasswordChange, ForcedTotpEnrollment, LoginPage};
 use crate::shell::Shell;
 use crate::theme::provide_theme;
 use crate::toast::{ToastStack, Toasts};
@@ -20,6 +20,9 @@ pub enum Auth {
     SignedOut,
     /// Signed in, but the account must pick a new password first: nothing else is reachable.
     MustChangePassword,
+    /// Signed in, but the policy requires a second factor the account has not set up: only
+    /// enrolling is reachable.
+    MustEnrollTotp,
     SignedIn(UserView),
 }
 
@@ -30,6 +33,7 @@ enum Screen {
     Loading,
     Login,
     ChangePassword,
+    EnrollTotp,
     Main,
 }
 
@@ -58,8 +62,10 @@ impl Session {
     pub async fn refresh(self) {
         let next = match api::me().await {
             Ok(user) if user.must_change_password => Auth::MustChangePassword,
+            Ok(user) if user.must_enroll_totp => Auth::MustEnrollTotp,
             Ok(user) => Auth::SignedIn(user),
             Err(err) if err.is_password_change_required() => Auth::MustChangePassword,
+            Err(err) if err.is_totp_enrollment_required() => Auth::MustEnrollTotp,
             Err(err) => {
                 if !err.is_unauthenticated() {
                     self.toasts.error("Cannot check the session", err.message);
@@ -78,6 +84,8 @@ impl Session {
             self.auth.set(Auth::SignedOut);
         } else if err.is_password_change_required() {
             self.auth.set(Auth::MustChangePassword);
+        } else if err.is_totp_enrollment_required() {
+            self.auth.set(Auth::MustEnrollTotp);
         } else {
             self.toasts.error(title, err.message.clone());
         }
@@ -127,6 +135,7 @@ pub fn App() -> impl IntoView {
         Auth::Checking => Screen::Loading,
         Auth::SignedOut => Screen::Login,
         Auth::MustChangePassword => Screen::ChangePassword,
+        Auth::MustEnrollTotp => Screen::EnrollTotp,
         Auth::SignedIn(_) => Screen::Main,
     });
 
@@ -135,6 +144,7 @@ pub fn App() -> impl IntoView {
             Screen::Loading => view! { <div class="splash">"Loading…"</div> }.into_any(),
             Screen::Login => view! { <LoginPage/> }.into_any(),
             Screen::ChangePassword => view! { <ForcedPasswordChange/> }.into_any(),
+            Screen::EnrollTotp => view! { <ForcedTotpEnrollment/> }.into_any(),
             Screen::Main => view! { <Shell/> }.into_any(),
         }}
         <ToastStack/>

@@ -1,10 +1,11 @@
 //! The Gatehouse web UI: a Leptos client-side app compiled to wasm32, embedded in the gateway by
 //! `backend/build.rs` and booted by `assets/boot.js`.
 //!
-//! One folder per screen (`auth/`, `servers/`, `terminal/`, `files/`, `recordings/`, `admin/`), one typed API client
+//! One folder per screen (`auth/`, `account/`, `servers/`, `terminal/`, `files/`, `recordings/`, `admin/`), one typed API client
 //! (`api.rs`) speaking the `wire` crate's types, and the app-wide pieces: the session and shell
 //! (`app.rs`, `shell.rs`), toasts and the theme. See docs/frontend.md.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod app;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use wire::users::Role;
 
+use crate::account::{ApiKeysDialog, TwoFactorDialog};
 use crate::admin::UsersPanel;
 use crate::app::{close_on_escape, use_session, Auth};
 use crate::auth::ChangePasswordDialog;
@@ -66,7 +67,11 @@ pub fn Shell() -> impl IntoView {
         View::Terminals
     });
     provide_context(CurrentView(view_sel));
-    let password_dialog = RwSignal::new(false);
+    let dialogs = AccountDialogs {
+        password: RwSignal::new(false),
+        two_factor: RwSignal::new(false),
+        api_keys: RwSignal::new(false),
+    };
     let is_admin = move || session.is_admin();
 
     view! {
@@ -86,7 +91,7 @@ pub fn Shell() -> impl IntoView {
                 </nav>
                 <span class="grow"></span>
                 <ThemeToggle/>
-                <UserMenu password_dialog/>
+                <UserMenu dialogs/>
             </header>
             <div class="workspace">
                 <aside class="sidebar" data-testid="server-sidebar">
@@ -115,8 +120,14 @@ pub fn Shell() -> impl IntoView {
                 </main>
             </div>
             <ServerFormDialog/>
-            <Show when=move || password_dialog.get()>
-                <ChangePasswordDialog open=password_dialog/>
+            <Show when=move || dialogs.password.get()>
+                <ChangePasswordDialog open=dialogs.password/>
+            </Show>
+            <Show when=move || dialogs.two_factor.get()>
+                <TwoFactorDialog open=dialogs.two_factor/>
+            </Show>
+            <Show when=move || dialogs.api_keys.get()>
+                <ApiKeysDialog open=dialogs.api_keys/>
             </Show>
         </div>
     }
@@ -138,8 +149,16 @@ fn ViewLink(view: View, label: &'static str, test_id: &'static str) -> impl Into
     }
 }
 
+/// The account dialogs the user menu opens.
+#[derive(Debug, Clone, Copy)]
+struct AccountDialogs {
+    password: RwSignal<bool>,
+    two_factor: RwSignal<bool>,
+    api_keys: RwSignal<bool>,
+}
+
 #[component]
-fn UserMenu(password_dialog: RwSignal<bool>) -> impl IntoView {
+fn UserMenu(dialogs: AccountDialogs) -> impl IntoView {
     let session = use_session();
     let open = RwSignal::new(false);
     let user = move || session.user();
@@ -164,16 +183,9 @@ fn UserMenu(password_dialog: RwSignal<bool>) -> impl IntoView {
                 <MenuEscape open/>
                 <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
                 <div class="menu" role="menu">
-                    <button
-                        role="menuitem"
-                        data-testid="change-password"
-                        on:click=move |_| {
-                            open.set(false);
-                            password_dialog.set(true);
-                        }
-                    >
-                        "Change password"
-                    </button>
+                    <DialogItem menu=open dialog=dialogs.password test_id="change-password" label="Change password"/>
+                    <DialogItem menu=open dialog=dialogs.two_factor test_id="open-2fa" label="Two-factor authentication"/>
+                    <DialogItem menu=open dialog=dialogs.api_keys test_id="open-api-keys" label="API keys"/>
                     <button
                         role="menuitem"
                         data-testid="sign-out"
@@ -187,6 +199,28 @@ fn UserMenu(password_dialog: RwSignal<bool>) -> impl IntoView {
                 </div>
             </Show>
         </div>
+    }
+}
+
+/// A user-menu item that closes the menu and opens `dialog`.
+#[component]
+fn DialogItem(
+    menu: RwSignal<bool>,
+    dialog: RwSignal<bool>,
+    test_id: &'static str,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <button
+            role="menuitem"
+            data-testid=test_id
+            on:click=move |_| {
+                menu.set(false);
+                dialog.set(true);
+            }
+        >
+            {label}
+        </button>
     }
 }
 

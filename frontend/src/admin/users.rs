@@ -1,4 +1,5 @@
-//! User accounts (admins): list, create, disable / enable, delete.
+//! User accounts (admins): list, create, disable / enable, delete, and reset a lost second
+//! factor.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -8,6 +9,7 @@ use wire::users::{CreateUserRequest, Role, UpdateUserRequest, UserView};
 
 use crate::api;
 use crate::app::use_session;
+use crate::dialog::Dialog;
 
 #[component]
 pub fn UsersPanel() -> impl IntoView {
@@ -47,6 +49,7 @@ pub fn UsersPanel() -> impl IntoView {
                     <tr>
                         <th>"Username"</th>
                         <th>"Role"</th>
+                        <th>"Sign-in"</th>
                         <th>"Server groups"</th>
                         <th>"Status"</th>
                         <th>"Created"</th>
@@ -56,7 +59,14 @@ pub fn UsersPanel() -> impl IntoView {
                 <tbody>
                     <For
                         each=move || users.get()
-                        key=|u| (u.id, u.disabled, u.role, u.must_change_password, u.allowed_groups.clone())
+                        key=|u| (
+                            u.id,
+                            u.disabled,
+                            u.role,
+                            u.must_change_password,
+                            u.totp_enabled,
+                            u.allowed_groups.clone(),
+                        )
                         let:user
                     >
                         <UserRow is_me=me() == Some(user.id) user users/>
@@ -71,6 +81,7 @@ pub fn UsersPanel() -> impl IntoView {
 fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl IntoView {
     let session = use_session();
     let confirm_delete = RwSignal::new(false);
+    let confirm_reset = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let id = user.id;
     let disabled = user.disabled;
@@ -148,6 +159,12 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
         .unwrap_or(&user.created_at)
         .to_owned();
 
+    let reset_name = username.clone();
+    let source = match user.auth_source.as_str() {
+        "" => "local".to_owned(),
+        other => other.to_owned(),
+    };
+
     view! {
         <tr data-testid="user-row" data-username=username.clone()>
             <td>
@@ -155,10 +172,27 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
                 {is_me.then(|| view! { <span class="badge">"you"</span> })}
             </td>
             <td>{user.role.as_str()}</td>
+            <td>
+                <span class="muted" data-testid="user-auth-source">{source}</span>
+                {user.totp_enabled.then(|| view! {
+                    " " <span class="badge badge-ok" data-testid="user-2fa" title="Two-factor authentication is on">"2FA"</span>
+                })}
+            </td>
             <td>{groups}</td>
             <td><span class=status.0>{status.1}</span></td>
             <td class="muted">{created}</td>
             <td class="actions-col">
+                {user.totp_enabled.then(|| view! {
+                    <button class="button small" data-testid="reset-totp"
+                        title=if is_me { "Use Two-factor authentication in your user menu" } else { "" }
+                        disabled=move || is_me || busy.get()
+                        on:click=move |_| confirm_reset.set(true)>
+                        "Reset 2FA"
+                    </button>
+                })}
+                <Show when=move || confirm_reset.get()>
+                    <ResetTotpDialog id username=reset_name.clone() users open=confirm_reset/>
+                </Show>
                 <button class="button small" data-testid="toggle-user"
                     disabled=move || is_me || busy.get()
                     on:click=toggle>
@@ -171,6 +205,62 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
                 </button>
             </td>
         </tr>
+    }
+}
+
+/// Confirms turning off another user's second factor (a lost phone).
+#[component]
+fn ResetTotpDialog(
+    id: i32,
+    username: String,
+    users: RwSignal<Vec<UserView>>,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let session = use_session();
+    let busy = RwSignal::new(false);
+    let close = Callback::new(move |()| open.set(false));
+    let reset = {
+        let username = username.clone();
+        move |_| {
+            busy.set(true);
+            let username = username.clone();
+            spawn_local(async move {
+                match api::reset_user_totp(id).await {
+                    Ok(()) => {
+                        session
+                            .toasts
+                            .success(format!("Two-factor authentication reset for {username}"));
+                        users.update(|list| {
+                            if let Some(user) = list.iter_mut().find(|u| u.id == id) {
+                                user.totp_enabled = false;
+                            }
+                        });
+                        let _ = open.try_set(false);
+                    }
+                    Err(err) => {
+                        session.fail("Two-factor authentication not reset", &err);
+                        let _ = busy.try_set(false);
+                    }
+                }
+            });
+        }
+    };
+    view! {
+        <Dialog name="reset-totp" title="Reset two-factor authentication" on_close=close>
+            <p>
+                "Turn off two-factor authentication for " <strong>{username}</strong>
+                "? Their sessions end now. If the gateway requires a second factor, they set up                  a new one at their next sign-in."
+            </p>
+            <div class="modal-actions">
+                <span class="grow"></span>
+                <button class="button" on:click=move |_| close.run(())>"Cancel"</button>
+                <button class="button danger" data-testid="reset-totp-confirm"
+                    disabled=move || busy.get()
+                    on:click=reset>
+                    "Reset 2FA"
+                </button>
+            </div>
+        </Dialog>
     }
 }
 

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wire::auth::MIN_PASSWORD_LEN;
 
+use super::screen::BlockingScreen;
 use crate::api;
 use crate::app::use_session;
 use crate::dialog::Dialog;
@@ -19,23 +20,13 @@ pub fn ForcedPasswordChange() -> impl IntoView {
         spawn_local(session.refresh());
     });
     view! {
-        <div class="auth-screen">
-            <div class="card auth-card">
-                <div class="auth-brand">
-                    <span class="brand-mark">"▣"</span>
-                    <span>"Gatehouse"</span>
-                </div>
-                <h1>"Choose a new password"</h1>
-                <p class="muted">
-                    "Your account needs a new password before you can continue. Use at least "
-                    {MIN_PASSWORD_LEN} " characters."
-                </p>
-                <PasswordForm on_done=done/>
-                <button class="button link" data-testid="sign-out" on:click=move |_| session.sign_out()>
-                    "Sign out"
-                </button>
-            </div>
-        </div>
+        <BlockingScreen title="Choose a new password">
+            <p class="muted">
+                "Your account needs a new password before you can continue. Use at least "
+                {MIN_PASSWORD_LEN} " characters."
+            </p>
+            <PasswordForm on_done=done/>
+        </BlockingScreen>
     }
 }
 

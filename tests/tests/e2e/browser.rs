@@ -267,3 +267,41 @@ async fn a_person_replays_a_recorded_session_in_the_browser() {
         .starts_with(b"\x89PNG"));
     println!("{stdout}");
 }
+
+#[tokio::test]
+async fn a_person_sets_up_two_factor_signs_in_with_a_code_and_manages_an_api_key() {
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+
+    let shot = artifacts_dir().join("totp.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_script(
+        "totp.mjs",
+        &[
+            gh.base_url(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
+            shot.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "two-factor sign-in or API keys failed in the browser ({}):\n{stdout}\n{stderr}\ngateway log:\n{}",
+        out.status,
+        gatehouse_tests::tail(&gh.log(), 4000)
+    );
+    // What the browser did, seen from the API: a second factor is on, no key is left.
+    let status: wire::auth::TotpStatus = admin.get("/api/auth/totp").await.expect(200).json();
+    assert!(status.enabled, "{status:?}");
+    let keys: Vec<wire::auth::ApiKeyView> =
+        admin.get("/api/auth/api-keys").await.expect(200).json();
+    assert!(keys.is_empty(), "{keys:?}");
+    assert!(std::fs::read(&shot)
+        .expect("screenshot")
+        .starts_with(b"\x89PNG"));
+    println!("{stdout}");
+}
