@@ -21,6 +21,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` or `sqlite://…`; empty means SQLite in `data_dir`.
     pub database_url: Option<Secret<String>>,
+    /// `redis://[user:password@]host[:port][/db]`: sign-in throttling shared by every replica.
+    /// Empty means each process counts on its own.
+    pub redis_url: Option<Secret<String>>,
     /// Master secret: derives the credential-encryption key. Generated into `data_dir` when absent.
     pub secret_key: Option<Secret<String>>,
     pub secret_key_file: Option<PathBuf>,
@@ -218,6 +221,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8443)),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            redis_url: None,
             secret_key: None,
             secret_key_file: None,
             admin_password: None,

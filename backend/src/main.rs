@@ -58,6 +58,18 @@ struct Cli {
 enum Command {
     /// Run the gateway (the default).
     Serve,
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 at the first row that was edited, deleted or
+    /// inserted, naming it.
+    Verify,
 }
 
 fn init_logging(format: LogFormat) {
@@ -118,11 +130,15 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve::run(config).await,
+            Command::Serve => serve::run(config).await.map(|()| true),
+            Command::Audit {
+                command: AuditCommand::Verify,
+            } => audit::cli::verify(&config).await,
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("gatehouse: {e:#}");

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::bootstrap;
-use crate::auth::throttle::{Limits, Throttle};
+use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::crypto::{master_key, vault::Vault};
 use crate::files::SftpPool;
@@ -33,8 +33,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
              stored credentials cannot be decrypted without it"
         );
     }
+    crate::audit::chain::init(&master);
     let db = db::connect(&config).await?;
     bootstrap::ensure_initial_admin(&db, config.admin_password.as_ref()).await?;
+
+    let throttle = Throttle::from_config(&config)?;
 
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -53,7 +56,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         instance_id: uuid::Uuid::new_v4().to_string().into(),
         monitor: MonitorHandle::new(),
-        throttle: Throttle::new(Limits::from_config(&config)),
+        throttle,
         config: Arc::new(config),
     };
     tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));

@@ -18,6 +18,8 @@ use wire::files::{
     ChmodRequest, DeleteResponse, Entry, Listing, MkdirRequest, Mode, RenameRequest, TextFile,
     WriteRequest,
 };
+use wire::ldap::{LdapStatus, LdapTestRequest, LdapTestResult};
+use wire::oidc::{OidcStatus, OidcTestResult};
 use wire::recordings::{RecordingList, RecordingView};
 use wire::servers::{ServerRequest, ServerView};
 use wire::users::{CreateUserRequest, UpdateUserRequest, UserView};
@@ -445,6 +447,24 @@ pub async fn update_user(id: i32, body: &UpdateUserRequest) -> ApiResult<UserVie
 
 pub async fn delete_user(id: i32) -> ApiResult<()> {
     delete(&format!("api/users/{id}")).await
+}
+
+// --- Sign-in providers (admins) ----------------------------------------------------------------
+
+pub async fn ldap_status() -> ApiResult<LdapStatus> {
+    get("api/admin/ldap").await
+}
+
+pub async fn ldap_test(body: &LdapTestRequest) -> ApiResult<LdapTestResult> {
+    send(Method::Post, "api/admin/ldap/test", body).await
+}
+
+pub async fn oidc_status() -> ApiResult<OidcStatus> {
+    get("api/admin/oidc").await
+}
+
+pub async fn oidc_test() -> ApiResult<OidcTestResult> {
+    send(Method::Post, "api/admin/oidc/test", &serde_json::json!({})).await
 }
 
 // --- Recordings ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use wire::users::Role;
 
 use crate::account::{ApiKeysDialog, TwoFactorDialog};
-use crate::admin::UsersPanel;
+use crate::admin::{IdentityPanel, UsersPanel};
 use crate::app::{close_on_escape, use_session, Auth};
 use crate::auth::ChangePasswordDialog;
 use crate::files::{Files, FilesView};
@@ -20,6 +20,7 @@ pub enum View {
     Files,
     Recordings,
     Users,
+    Identity,
 }
 
 /// The view shown in the main area, provided as context so the sidebar can switch it.
@@ -87,6 +88,7 @@ pub fn Shell() -> impl IntoView {
                     <ViewLink view=View::Recordings label="Recordings" test_id="nav-recordings"/>
                     <Show when=is_admin>
                         <ViewLink view=View::Users label="Users" test_id="nav-users"/>
+                        <ViewLink view=View::Identity label="Sign-in" test_id="nav-identity"/>
                     </Show>
                 </nav>
                 <span class="grow"></span>
@@ -115,6 +117,11 @@ pub fn Shell() -> impl IntoView {
                     <Show when=move || is_admin() && view_sel.get() == View::Users>
                         <div class="view scroll">
                             <UsersPanel/>
+                        </div>
+                    </Show>
+                    <Show when=move || is_admin() && view_sel.get() == View::Identity>
+                        <div class="view scroll">
+                            <IdentityPanel/>
                         </div>
                     </Show>
                 </main>

@@ -8,6 +8,7 @@ mod m0002_host_key_approval;
 mod m0003_monitor;
 mod m0004_recordings;
 mod m0005_identity;
+mod m0006_audit_chain;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_monitor::Migration),
             Box::new(m0004_recordings::Migration),
             Box::new(m0005_identity::Migration),
+            Box::new(m0006_audit_chain::Migration),
         ]
     }
 }

@@ -266,34 +266,41 @@ impl Gatehouse {
         self.launch(Some(port)).await;
     }
 
+    /// The gateway binary with this gateway's settings (data directory, database, `env`) and
+    /// `subcommand`, e.g. `serve`, or `audit` for `cmd.arg("verify")`.
+    pub fn command(&self, subcommand: &str) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GATEHOUSE_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.arg(subcommand)
+            .current_dir(self.work.path())
+            .env("GATEHOUSE_BIND", format!("127.0.0.1:{}", self.port))
+            .env("GATEHOUSE_DATA_DIR", self.data_dir())
+            .env("GATEHOUSE_LOG_FORMAT", "pretty")
+            // The connectivity monitor's probes log in to bastions and show up in sshd's
+            // connection counts; tests that exercise it turn it on through `env`.
+            .env("GATEHOUSE_MONITOR_ENABLED", "false")
+            .env("NO_COLOR", "1");
+        if let Some(pw) = &self.options.admin_password {
+            cmd.env("GATEHOUSE_ADMIN_PASSWORD", pw);
+        }
+        if let Some(db) = &self.pg {
+            cmd.env("GATEHOUSE_DATABASE_URL", db.url());
+        }
+        for (k, v) in &self.options.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     async fn launch(&mut self, mut port: Option<u16>) {
         for _attempt in 0..4 {
             self.port = port.take().unwrap_or_else(crate::free_port);
             let log_start = self.log().len();
-            let mut cmd = Command::new(&self.binary);
-            for (key, _) in std::env::vars_os() {
-                if key.to_string_lossy().starts_with("GATEHOUSE_") {
-                    cmd.env_remove(key);
-                }
-            }
-            cmd.arg("serve")
-                .current_dir(self.work.path())
-                .env("GATEHOUSE_BIND", format!("127.0.0.1:{}", self.port))
-                .env("GATEHOUSE_DATA_DIR", self.data_dir())
-                .env("GATEHOUSE_LOG_FORMAT", "pretty")
-                // The connectivity monitor's probes log in to bastions and show up in sshd's
-                // connection counts; tests that exercise it turn it on through `env`.
-                .env("GATEHOUSE_MONITOR_ENABLED", "false")
-                .env("NO_COLOR", "1");
-            if let Some(pw) = &self.options.admin_password {
-                cmd.env("GATEHOUSE_ADMIN_PASSWORD", pw);
-            }
-            if let Some(db) = &self.pg {
-                cmd.env("GATEHOUSE_DATABASE_URL", db.url());
-            }
-            for (k, v) in &self.options.env {
-                cmd.env(k, v);
-            }
+            let mut cmd = self.command("serve");
             log_to(&mut cmd, &self.log_path());
             die_with_parent(&mut cmd);
             let child = cmd

@@ -15,6 +15,7 @@ pub mod netns;
 pub mod oidc;
 pub mod postgres;
 pub mod process;
+pub mod redis;
 pub mod sshd;
 pub mod terminal;
 

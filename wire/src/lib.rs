@@ -3,10 +3,12 @@
 //! Only plain data lives here, so the crate compiles for the server and for wasm32 alike. Field
 //! names follow PRODUCT.md's contract; nothing in a response type can carry a credential.
 
+pub mod audit;
 pub mod auth;
 pub mod files;
 pub mod ldap;
 pub mod monitor;
+pub mod oidc;
 pub mod recordings;
 pub mod servers;
 pub mod terminal;

@@ -1,12 +1,15 @@
 //! The audit log: who did what, to which server, from where. Every state change and every
-//! connection to a server writes a row. (Hash chaining, search and export come with the audit work.)
+//! connection to a server writes a row, linked into a hash chain (`chain.rs`) that
+//! `gatehouse audit verify` checks.
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+pub mod api;
+pub mod chain;
+pub mod cli;
+
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::auth::Authenticated;
-use crate::db::audit_entry;
 
 /// Who acted. Failed sign-ins have a username but no user id.
 #[derive(Debug, Clone, Default)]
@@ -35,17 +38,15 @@ pub async fn record(
     server_id: Option<i32>,
     details: Value,
 ) {
-    let row = audit_entry::ActiveModel {
-        at: Set(Utc::now()),
-        user_id: Set(actor.user_id),
-        username: Set(actor.username.clone()),
-        action: Set(action.to_string()),
-        server_id: Set(server_id),
-        client_ip: Set(actor.client_ip.clone()),
-        details: Set(details.to_string()),
-        ..Default::default()
+    let row = chain::NewRow {
+        user_id: actor.user_id,
+        username: actor.username.clone(),
+        action: action.to_string(),
+        server_id,
+        client_ip: actor.client_ip.clone(),
+        details: details.to_string(),
     };
-    if let Err(e) = row.insert(db).await {
+    if let Err(e) = chain::append(db, row).await {
         tracing::error!(action, error = %e, "could not write audit row");
     }
     tracing::info!(

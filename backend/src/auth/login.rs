@@ -77,7 +77,7 @@ pub async fn login(
     let client_ip = Some(ip.clone());
     let tried: String = req.username.chars().take(128).collect();
     // A locked account or IP is refused before any password is verified.
-    if let Err(locked) = state.throttle.check(&tried, &ip) {
+    if let Err(locked) = state.throttle.check(&tried, &ip).await {
         let actor = Actor {
             user_id: None,
             username: Some(tried),
@@ -118,7 +118,7 @@ pub async fn login(
             return Err(totp::invalid());
         }
     }
-    state.throttle.succeeded(&tried);
+    state.throttle.succeeded(&tried).await;
     let (headers, body) = start_session(&state, &user, client_ip, method).await?;
     Ok((headers, axum::Json(body)).into_response())
 }
@@ -162,7 +162,7 @@ async fn failed(
     user_id: Option<i32>,
     action: &str,
 ) -> ApiError {
-    let locked = state.throttle.failed(tried, ip);
+    let locked = state.throttle.failed(tried, ip).await;
     let actor = Actor {
         user_id,
         username: Some(tried.to_owned()),

@@ -13,6 +13,11 @@ pub struct Model {
     pub client_ip: Option<String>,
     /// JSON object with action-specific details (never a secret).
     pub details: String,
+    /// The previous chained row's `hash` (`None` for the first one, and for rows written before
+    /// the chain existed).
+    pub prev_hash: Option<String>,
+    /// SHA-256 (hex) over this row's content and `prev_hash` (see `audit::chain`).
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

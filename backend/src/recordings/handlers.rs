@@ -9,7 +9,6 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use tokio_util::io::ReaderStream;
@@ -23,6 +22,7 @@ use crate::error::extract::{Path, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::files::download::disposition;
 use crate::state::AppState;
+use crate::web::dates;
 
 const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 500;
@@ -56,25 +56,6 @@ fn scope(state: &AppState, user: &CurrentUser) -> ApiResult<Option<i32>> {
     }
 }
 
-fn parse_time(name: &str, value: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        ApiError::coded(
-            StatusCode::BAD_REQUEST,
-            "invalid_date",
-            format!("{name} must be an RFC 3339 time or a YYYY-MM-DD date, not {value:?}"),
-        )
-    })?;
-    let day = if end_of_day {
-        day.succ_opt().unwrap_or(day)
-    } else {
-        day
-    };
-    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
-}
-
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -87,12 +68,12 @@ async fn list(
         since: q
             .since
             .as_deref()
-            .map(|v| parse_time("since", v, false))
+            .map(|v| dates::parse_bound("since", v, false))
             .transpose()?,
         until: q
             .until
             .as_deref()
-            .map(|v| parse_time("until", v, true))
+            .map(|v| dates::parse_bound("until", v, true))
             .transpose()?,
     };
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);

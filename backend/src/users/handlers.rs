@@ -73,7 +73,7 @@ async fn update(
     let user = service::update(&state.db, admin.user.id, id, req).await?;
     if password_reset {
         // A new password from an admin also lifts a sign-in lock on the account.
-        state.throttle.clear_account(&user.username);
+        state.throttle.clear_account(&user.username).await;
     }
     let actor = Actor::from(&*admin);
     audit::record(&state.db, &actor, "user.update", None, changed).await;

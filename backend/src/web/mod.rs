@@ -2,6 +2,7 @@
 //! embedded UI assets.
 
 pub mod assets;
+pub mod dates;
 pub mod health;
 
 use axum::http::{header, HeaderValue};
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::terminal::share_ws::routes())
         .merge(crate::files::routes(state.clone()))
         .merge(crate::recordings::handlers::routes())
+        .merge(crate::audit::api::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // API answers are per-user and may name servers: never let a shared cache keep them.
         .layer(SetResponseHeaderLayer::if_not_present(

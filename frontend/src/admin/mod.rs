@@ -1,5 +1,7 @@
-//! Admin screens. For now: user accounts.
+//! Admin screens: user accounts, and the sign-in providers (LDAP, OIDC) with their live tests.
 
+mod identity;
 mod users;
 
+pub use identity::IdentityPanel;
 pub use users::UsersPanel;

@@ -1,5 +1,5 @@
-//! User accounts (admins): list, create, disable / enable, delete, and reset a lost second
-//! factor.
+//! User accounts (admins): list, create, edit (role, server groups, password), disable /
+//! enable, delete, and reset a lost second factor.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -82,6 +82,7 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
     let session = use_session();
     let confirm_delete = RwSignal::new(false);
     let confirm_reset = RwSignal::new(false);
+    let editing = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let id = user.id;
     let disabled = user.disabled;
@@ -160,6 +161,7 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
         .to_owned();
 
     let reset_name = username.clone();
+    let edited = user.clone();
     let source = match user.auth_source.as_str() {
         "" => "local".to_owned(),
         other => other.to_owned(),
@@ -182,6 +184,11 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
             <td><span class=status.0>{status.1}</span></td>
             <td class="muted">{created}</td>
             <td class="actions-col">
+                <button class="button small" data-testid="edit-user"
+                    disabled=move || busy.get()
+                    on:click=move |_| editing.set(true)>
+                    "Edit"
+                </button>
                 {user.totp_enabled.then(|| view! {
                     <button class="button small" data-testid="reset-totp"
                         title=if is_me { "Use Two-factor authentication in your user menu" } else { "" }
@@ -203,8 +210,152 @@ fn UserRow(user: UserView, users: RwSignal<Vec<UserView>>, is_me: bool) -> impl 
                     on:click=delete>
                     {move || if confirm_delete.get() { "Really delete?" } else { "Delete" }}
                 </button>
+                <Show when=move || editing.get()>
+                    <EditUserDialog user=edited.clone() users open=editing is_me/>
+                </Show>
             </td>
         </tr>
+    }
+}
+
+/// Changes a user's role and server groups, and sets a new password for a local account. For
+/// directory and SSO accounts the role and groups come back from the provider at each sign-in,
+/// and there is no local password to set.
+#[component]
+fn EditUserDialog(
+    user: UserView,
+    users: RwSignal<Vec<UserView>>,
+    open: RwSignal<bool>,
+    is_me: bool,
+) -> impl IntoView {
+    let session = use_session();
+    let id = user.id;
+    let external = matches!(user.auth_source.as_str(), "ldap" | "oidc");
+    let source = if user.auth_source == "ldap" {
+        "the LDAP directory"
+    } else {
+        "the single sign-on provider"
+    };
+    let role = RwSignal::new(user.role);
+    let groups = RwSignal::new(user.allowed_groups.join(", "));
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let close = Callback::new(move |()| open.set(false));
+    let original = user.clone();
+    let username = user.username.clone();
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let new_password = password.get_untracked();
+        if !new_password.is_empty() && new_password.chars().count() < MIN_PASSWORD_LEN {
+            error.set(Some(format!(
+                "The password needs at least {MIN_PASSWORD_LEN} characters."
+            )));
+            return;
+        }
+        let new_groups: Vec<String> = groups
+            .get_untracked()
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let new_role = role.get_untracked();
+        // Only what changed: an unchanged role is not sent, so editing yourself never trips the
+        // "cannot demote yourself" rule.
+        let body = UpdateUserRequest {
+            password: (!external && !new_password.is_empty()).then_some(new_password),
+            role: (new_role != original.role).then_some(new_role),
+            allowed_groups: (new_groups != original.allowed_groups).then_some(new_groups),
+            disabled: None,
+        };
+        if body == UpdateUserRequest::default() {
+            open.set(false);
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let username = original.username.clone();
+        spawn_local(async move {
+            let password_set = body.password.is_some();
+            match api::update_user(id, &body).await {
+                Ok(updated) => {
+                    let note = if password_set {
+                        " (new password set; their sessions ended)"
+                    } else {
+                        ""
+                    };
+                    session.toasts.success(format!("Saved {username}{note}"));
+                    users.update(|list| {
+                        if let Some(slot) = list.iter_mut().find(|u| u.id == id) {
+                            *slot = updated;
+                        }
+                    });
+                    let _ = open.try_set(false);
+                }
+                Err(err) => {
+                    let _ = error.try_set(Some(err.message));
+                    let _ = busy.try_set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <Dialog name="edit-user" title="Edit user" on_close=close>
+            <form on:submit=submit autocomplete="off">
+                <p>"Account " <strong>{username}</strong></p>
+                {external.then(|| view! {
+                    <p class="notice" data-testid="edit-user-external">
+                        "This account signs in through " {source} ". Its role and server groups are "
+                        "set again from the provider at each sign-in, so changes here last only "
+                        "until then; it has no password here to reset."
+                    </p>
+                })}
+                <div class="form-grid">
+                    <label for="edit-user-role">"Role"</label>
+                    <select id="edit-user-role" data-testid="edit-user-role"
+                        disabled=is_me
+                        title=if is_me { "You cannot change your own role" } else { "" }
+                        prop:value=move || role.get().as_str()
+                        on:change=move |ev| role.set(Role::parse(&event_target_value(&ev)).unwrap_or_default())>
+                        <option value="user">"User"</option>
+                        <option value="admin">"Admin"</option>
+                        <option value="auditor">"Auditor"</option>
+                    </select>
+                    <label for="edit-user-groups">"Server groups"</label>
+                    <input id="edit-user-groups" data-testid="edit-user-groups" placeholder="Comma separated"
+                        prop:value=move || groups.get()
+                        on:input=move |ev| groups.set(event_target_value(&ev))/>
+                    {(!external).then(|| view! {
+                        <label for="edit-user-password">"New password"</label>
+                        <input id="edit-user-password" data-testid="edit-user-password" type="password"
+                            autocomplete="new-password" placeholder="Leave empty to keep it"
+                            prop:value=move || password.get()
+                            on:input=move |ev| password.set(event_target_value(&ev))/>
+                        <span></span>
+                        <p class="muted small">"Setting a password ends the user's sessions."</p>
+                    })}
+                    <Show when=move || error.get().is_some()>
+                        <p class="form-error span-2" role="alert" data-testid="edit-user-error">
+                            {move || error.get().unwrap_or_default()}
+                        </p>
+                    </Show>
+                    <div class="modal-actions span-2">
+                        <span class="grow"></span>
+                        <button type="button" class="button" on:click=move |_| close.run(())>"Cancel"</button>
+                        <button type="submit" class="button primary" data-testid="edit-user-save"
+                            disabled=move || busy.get()>
+                            "Save"
+                        </button>
+                    </div>
+                </div>
+            </form>
+        </Dialog>
     }
 }
 

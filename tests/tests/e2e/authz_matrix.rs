@@ -194,6 +194,20 @@ fn rows(ids: &Ids) -> Vec<Row> {
             "{}",
             "UFFFA",
         ),
+        (
+            "GET",
+            "/api/admin/oidc",
+            "/api/admin/oidc".into(),
+            "",
+            "UFFFA",
+        ),
+        (
+            "POST",
+            "/api/admin/oidc/test",
+            "/api/admin/oidc/test".into(),
+            "{}",
+            "UFFFA",
+        ),
         ("POST", "/api/servers", "/api/servers".into(), "{}", "UFFFA"),
         (
             "PUT",
@@ -465,6 +479,15 @@ fn rows(ids: &Ids) -> Vec<Row> {
             format!("/api/recordings/{rec}/cast"),
             "",
             "UHAAA",
+        ),
+        // The audit log: admins and auditors.
+        ("GET", "/api/audit", "/api/audit".into(), "", "UFFAA"),
+        (
+            "GET",
+            "/api/audit/export",
+            "/api/audit/export".into(),
+            "",
+            "UFFAA",
         ),
         // Last: it ends each caller's session.
         (

@@ -2,7 +2,8 @@
 //! terminal on a registered server, types a command and reads its output off the xterm screen,
 //! gets the tab back after a reload and after a lost connection; and works with files in the
 //! file manager (upload, edit, save, download, copy, rename, …); and shares a terminal with a
-//! second person in another browser context; and replays a recorded session.
+//! second person in another browser context; and replays a recorded session; and, as an admin,
+//! edits a user (role, groups, password) and checks the sign-in providers.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -300,6 +301,58 @@ async fn a_person_sets_up_two_factor_signs_in_with_a_code_and_manages_an_api_key
     let keys: Vec<wire::auth::ApiKeyView> =
         admin.get("/api/auth/api-keys").await.expect(200).json();
     assert!(keys.is_empty(), "{keys:?}");
+    assert!(std::fs::read(&shot)
+        .expect("screenshot")
+        .starts_with(b"\x89PNG"));
+    println!("{stdout}");
+}
+
+#[tokio::test]
+async fn an_admin_edits_a_user_and_sees_the_sign_in_providers_unconfigured() {
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    let erin = admin
+        .create_user(&crate::auth::user_request("erin", "erin-password-1", &[]))
+        .await;
+
+    let shot = artifacts_dir().join("admin-identity.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_script(
+        "admin.mjs",
+        &[
+            gh.base_url(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
+            "erin".to_owned(),
+            "erin-new-password-2".to_owned(),
+            shot.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "editing a user or the Sign-in view failed in the browser ({}):\n{stdout}\n{stderr}\ngateway log:\n{}",
+        out.status,
+        gatehouse_tests::tail(&gh.log(), 4000)
+    );
+    // What the browser did, seen from the API: the new role and groups, and the old password
+    // no longer works.
+    let users: Vec<wire::users::UserView> = admin.get("/api/users").await.expect(200).json();
+    let edited = users
+        .iter()
+        .find(|u| u.id == erin.id)
+        .expect("erin is still there");
+    assert_eq!(edited.role, wire::users::Role::Auditor, "{edited:?}");
+    let mut groups = edited.allowed_groups.clone();
+    groups.sort();
+    assert_eq!(groups, ["dev", "ops"]);
+    assert_eq!(
+        gh.api().login_raw("erin", "erin-password-1").await.status,
+        401
+    );
     assert!(std::fs::read(&shot)
         .expect("screenshot")
         .starts_with(b"\x89PNG"));

@@ -27,6 +27,7 @@ macro_rules! on_every_storage {
 
 mod access_sweep;
 mod api_keys;
+mod audit;
 mod auth;
 mod authz_matrix;
 mod browser;
@@ -58,6 +59,7 @@ mod terminal_limits;
 mod terminal_sessions;
 mod terminal_share;
 mod terminal_share_load;
+mod throttle_redis;
 mod totp;
 mod trust_policy;
 mod users;

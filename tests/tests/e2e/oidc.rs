@@ -8,6 +8,7 @@ use gatehouse_tests::{Api, Auth, Gatehouse, ADMIN_PASSWORD};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, Url};
 use wire::auth::AuthProviders;
+use wire::oidc::{OidcStatus, OidcTestResult};
 use wire::users::{Role, UserView};
 
 use crate::auth::user_request;
@@ -16,8 +17,12 @@ const STATE_COOKIE: &str = "gatehouse_oidc";
 const LABEL: &str = "Sign in with Test IdP";
 
 async fn gateway(idp: &TestIdp) -> Gatehouse {
+    gateway_at(idp.issuer()).await
+}
+
+async fn gateway_at(issuer: String) -> Gatehouse {
     let env = [
-        ("GATEHOUSE_OIDC_ISSUER", idp.issuer()),
+        ("GATEHOUSE_OIDC_ISSUER", issuer),
         ("GATEHOUSE_OIDC_CLIENT_ID", CLIENT_ID.into()),
         ("GATEHOUSE_OIDC_CLIENT_SECRET", CLIENT_SECRET.into()),
         (
@@ -409,4 +414,65 @@ async fn providers_show_the_sso_button_only_when_configured() {
     let oidc = providers.oidc.expect("the SSO button");
     assert_eq!(oidc.label, LABEL);
     assert_eq!(oidc.login_url, "/api/auth/oidc/login");
+}
+
+#[tokio::test]
+async fn admins_see_the_sso_settings_without_the_secret_and_test_the_provider() {
+    let idp = TestIdp::start().await;
+    let gh = gateway(&idp).await;
+    let admin = gh.admin().await;
+    let resp = admin.get("/api/admin/oidc").await.expect(200);
+    let text = resp.text.clone();
+    let status: OidcStatus = resp.json();
+    assert!(status.configured);
+    assert_eq!(status.issuer, Some(idp.issuer()));
+    assert_eq!(status.client_id.as_deref(), Some(CLIENT_ID));
+    assert_eq!(status.button_label, LABEL);
+    assert!(!text.contains(CLIENT_SECRET), "the secret leaked: {text}");
+
+    let result: OidcTestResult = admin
+        .post_empty("/api/admin/oidc/test")
+        .await
+        .expect(200)
+        .json();
+    assert!(result.ok, "{result:?}");
+    let names: Vec<&str> = result.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["settings", "discovery", "jwks"]);
+
+    gh.admin()
+        .await
+        .create_user(&user_request("dora", "dora-password-1", &[]))
+        .await;
+    let dora = gh.api().login("dora", "dora-password-1").await.cookie;
+    dora.get("/api/admin/oidc").await.expect(403);
+    dora.post_empty("/api/admin/oidc/test").await.expect(403);
+}
+
+#[tokio::test]
+async fn the_provider_test_names_the_failing_step_when_the_provider_is_unreachable() {
+    // Nothing listens on port 1 of loopback.
+    let gh = gateway_at("http://127.0.0.1:1/realm".into()).await;
+    let admin = gh.admin().await;
+    let result: OidcTestResult = admin
+        .post_empty("/api/admin/oidc/test")
+        .await
+        .expect(200)
+        .json();
+    assert!(!result.ok);
+    let failed = result.steps.last().expect("a step");
+    assert_eq!(failed.name, "discovery", "{result:?}");
+    assert!(!failed.ok);
+    assert!(failed.detail.as_deref().is_some_and(|d| !d.is_empty()));
+
+    let plain = Gatehouse::start().await;
+    let admin = plain.admin().await;
+    let status: OidcStatus = admin.get("/api/admin/oidc").await.expect(200).json();
+    assert!(!status.configured);
+    let result: OidcTestResult = admin
+        .post_empty("/api/admin/oidc/test")
+        .await
+        .expect(200)
+        .json();
+    assert!(!result.ok);
+    assert_eq!(result.steps[0].name, "settings");
 }

@@ -3,24 +3,29 @@
 //! to the UI as `/#/login-error/<code>`; the reason is audited (`auth.oidc_failed`), never a token.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use wire::auth::{AuthProviders, OidcProvider};
+use wire::ldap::LdapTestStep;
+use wire::oidc::{OidcStatus, OidcTestResult};
 
 use super::id_token::{self, KeyCheck};
 use super::pending::{self, Pending};
 use super::provider::{self, short, Provider};
+use super::settings::OidcSettings;
 use super::OidcError;
 use crate::audit::{self, Actor};
 use crate::auth::external::{self, ExternalAccount};
 use crate::auth::login::start_session;
+use crate::auth::AdminUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -31,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/providers", get(providers))
         .route(LOGIN_PATH, get(login))
         .route("/api/auth/oidc/callback", get(callback))
+        .route("/api/admin/oidc", get(status))
+        .route("/api/admin/oidc/test", post(test))
 }
 
 async fn providers(State(state): State<AppState>) -> Json<AuthProviders> {
@@ -220,6 +227,99 @@ fn account(provider: &Provider, subject: String, claims: &Map<String, Value>) ->
         role: s.role_for(&provider_groups),
         groups: s.server_groups(&provider_groups),
     }
+}
+
+async fn status(State(state): State<AppState>, _admin: AdminUser) -> Json<OidcStatus> {
+    let config = &state.config;
+    let (settings, error) = match OidcSettings::from_config(config) {
+        Ok(settings) => (settings, None),
+        Err(e) => (None, Some(e)),
+    };
+    Json(match settings {
+        Some(s) => OidcStatus {
+            configured: true,
+            issuer: Some(s.issuer),
+            client_id: Some(s.client_id),
+            redirect_url: Some(s.redirect_url),
+            scopes: s.scopes,
+            groups_claim: s.groups_claim,
+            button_label: s.button_label,
+            error,
+        },
+        // Off or refused: show what is set so the admin can see what is missing.
+        None => OidcStatus {
+            configured: false,
+            issuer: config.oidc_issuer.clone(),
+            client_id: config.oidc_client_id.clone(),
+            redirect_url: config.oidc_redirect_url.clone(),
+            scopes: config.oidc_scopes.clone(),
+            groups_claim: config.oidc_groups_claim.clone(),
+            button_label: config.oidc_button_label.clone(),
+            error,
+        },
+    })
+}
+
+/// Fetches discovery and the signing keys now (refreshing the cache), timing each step.
+async fn test(State(state): State<AppState>, admin: AdminUser) -> Json<OidcTestResult> {
+    let actor = Actor::from(&*admin);
+    audit::record(&state.db, &actor, "oidc.test", None, json!({})).await;
+    let mut steps = Vec::new();
+    let mut step = |name: &str, started: Instant, outcome: Result<String, String>| {
+        let ok = outcome.is_ok();
+        steps.push(LdapTestStep {
+            name: name.to_owned(),
+            ok,
+            millis: started.elapsed().as_millis() as u64,
+            detail: Some(outcome.unwrap_or_else(|e| e)),
+        });
+        ok
+    };
+    let started = Instant::now();
+    let provider = match OidcSettings::from_config(&state.config) {
+        Ok(None) => Err(
+            "oidc_issuer, oidc_client_id and oidc_redirect_url are not set: \
+                         single sign-on is off"
+                .to_owned(),
+        ),
+        Err(e) => Err(e),
+        Ok(Some(_)) => provider::configured(&state.config)
+            .ok()
+            .flatten()
+            .ok_or_else(|| "the OIDC HTTP client could not be built".to_owned()),
+    };
+    let provider = match provider {
+        Ok(p) => {
+            step(
+                "settings",
+                started,
+                Ok(format!("issuer {}", p.settings.issuer)),
+            );
+            p
+        }
+        Err(e) => {
+            step("settings", started, Err(e));
+            return Json(OidcTestResult { ok: false, steps });
+        }
+    };
+    let started = Instant::now();
+    let discovery = provider.fetch_discovery().await;
+    let detail = match &discovery {
+        Ok(d) => Ok(format!("authorization at {}", d.authorization_endpoint)),
+        Err(e) => Err(e.to_string()),
+    };
+    let ok = step("discovery", started, detail);
+    if let (true, Ok(d)) = (ok, discovery) {
+        let started = Instant::now();
+        let detail = match provider.keys(&d, true).await {
+            Ok(keys) if keys.is_empty() => Err("the key set is empty".to_owned()),
+            Ok(keys) => Ok(format!("{} signing key(s)", keys.len())),
+            Err(e) => Err(e.to_string()),
+        };
+        step("jwks", started, detail);
+    }
+    let ok = steps.iter().all(|s| s.ok);
+    Json(OidcTestResult { ok, steps })
 }
 
 /// Audits the failure and sends the browser to the login page with the reason's code.

@@ -120,6 +120,11 @@ impl Provider {
                 return Ok(d.clone());
             }
         }
+        self.fetch_discovery().await
+    }
+
+    /// The provider's metadata fetched now, whatever the cache holds (which it then replaces).
+    pub async fn fetch_discovery(&self) -> Result<Arc<Discovery>, OidcError> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             self.settings.issuer.trim_end_matches('/')

@@ -1,46 +1,14 @@
-//! Sign-in throttling, per account and per client IP.
-//!
-//! Each failed attempt counts against the username tried (whether or not it exists, so the
-//! answer never tells) and against the client's IP. Once either reaches its limit within the
-//! window, that key is locked: the first lock lasts `login_lockout_secs`, and each failure that
-//! ends a lock doubles the next one, up to an hour. A locked request is refused before any
-//! password is verified (argon2 is expensive: a flood must not become a CPU attack) with 429
-//! `too_many_attempts` and `Retry-After`, the same answer for every username. A success clears
-//! the account's count; the IP's decays with its window.
-//!
-//! The counts live in this process. With several replicas each keeps its own, so the limits
-//! apply per replica until the Redis-backed store of the multi-replica mode takes over.
+//! Failure counts and locks kept in this process: the store when no Redis is configured, and the
+//! fallback for any call Redis does not answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::config::Config;
-
-/// Longest lock, however often it was earned.
-const MAX_LOCK: Duration = Duration::from_secs(3600);
+use super::{account_name, lock_for, Limits, Locked, MAX_LOCK};
 
 /// Above this many keys, expired ones are pruned on the next failure.
 const PRUNE_ABOVE: usize = 10_000;
-
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub per_account: u32,
-    pub per_ip: u32,
-    pub window: Duration,
-    pub lockout: Duration,
-}
-
-impl Limits {
-    pub fn from_config(config: &Config) -> Limits {
-        Limits {
-            per_account: config.login_max_failures_per_account,
-            per_ip: config.login_max_failures_per_ip,
-            window: Duration::from_secs(config.login_window_secs.max(1)),
-            lockout: Duration::from_secs(config.login_lockout_secs.max(1)),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -53,30 +21,22 @@ struct Entry {
 }
 
 #[derive(Clone)]
-pub struct Throttle {
+pub(super) struct MemoryCounts {
     limits: Limits,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
-/// Why a sign-in is refused before its password is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Locked {
-    pub retry_after: Duration,
-    /// Which key is locked (`account` or `ip`), for the audit row only.
-    pub by: &'static str,
-}
-
 fn account_key(username: &str) -> String {
-    format!("account:{}", username.trim().to_lowercase())
+    format!("account:{}", account_name(username))
 }
 
 fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-impl Throttle {
-    pub fn new(limits: Limits) -> Throttle {
-        Throttle {
+impl MemoryCounts {
+    pub(super) fn new(limits: Limits) -> MemoryCounts {
+        MemoryCounts {
             limits,
             entries: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -86,8 +46,7 @@ impl Throttle {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Refuses the attempt if the account or the IP is locked right now.
-    pub fn check(&self, username: &str, ip: &str) -> Result<(), Locked> {
+    pub(super) fn check(&self, username: &str, ip: &str) -> Result<(), Locked> {
         let now = Instant::now();
         let entries = self.lock();
         let locked = |key: &str| {
@@ -112,8 +71,7 @@ impl Throttle {
         Ok(())
     }
 
-    /// Counts a failed attempt; returns the lock it caused, if any.
-    pub fn failed(&self, username: &str, ip: &str) -> Option<Locked> {
+    pub(super) fn failed(&self, username: &str, ip: &str) -> Option<Locked> {
         let now = Instant::now();
         let limits = self.limits;
         let mut entries = self.lock();
@@ -145,10 +103,7 @@ impl Throttle {
             }
             entry.failures += 1;
             if entry.failures >= limit {
-                let lock = limits
-                    .lockout
-                    .saturating_mul(1 << entry.locks.min(12))
-                    .min(MAX_LOCK);
+                let lock = lock_for(limits, entry.locks);
                 entry.locks += 1;
                 entry.failures = 0;
                 entry.window_start = now;
@@ -162,23 +117,19 @@ impl Throttle {
         caused
     }
 
-    /// A successful sign-in clears the account's count (not the IP's).
-    pub fn succeeded(&self, username: &str) {
+    pub(super) fn clear_account(&self, username: &str) {
         self.lock().remove(&account_key(username));
-    }
-
-    /// Unlocks an account (an admin resetting its password).
-    pub fn clear_account(&self, username: &str) {
-        self.succeeded(username);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    fn throttle(per_account: u32, per_ip: u32) -> Throttle {
-        Throttle::new(Limits {
+    fn throttle(per_account: u32, per_ip: u32) -> MemoryCounts {
+        MemoryCounts::new(Limits {
             per_account,
             per_ip,
             window: Duration::from_secs(60),
@@ -210,7 +161,7 @@ mod tests {
             t.failed(name, "10.0.0.1");
         }
         assert_eq!(t.check("d", "10.0.0.1").map_err(|l| l.by), Err("ip"));
-        t.succeeded("d");
+        t.clear_account("d");
         assert!(t.check("d", "10.0.0.1").is_err());
         assert!(t.check("d", "10.0.0.2").is_ok());
     }
@@ -230,7 +181,7 @@ mod tests {
             t.failed("x", "ip").map(|l| l.retry_after),
             Some(Duration::from_secs(40))
         );
-        t.succeeded("x");
+        t.clear_account("x");
         assert_eq!(
             t.failed("x", "ip").map(|l| l.retry_after),
             Some(Duration::from_secs(10))

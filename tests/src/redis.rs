@@ -1,0 +1,141 @@
+//! A real `redis-server` per test, on a loopback port of its own, with a password (as production
+//! Redis should have) and no persistence. Stopping and restarting it on the same port is how a
+//! test makes the gateway meet a Redis that went away and came back.
+
+use std::fs;
+use std::process::{Child, Command};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::process::{die_with_parent, log_to, run, stop};
+
+/// `requirepass` of every test Redis.
+pub const REDIS_PASSWORD: &str = "gh-redis-pw-Corr3ct-Horse";
+
+/// A running redis-server on `127.0.0.1:port()`.
+pub struct Redis {
+    dir: TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// Start a Redis on a free loopback port.
+    pub fn start() -> Redis {
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-redis-")
+            .tempdir()
+            .expect("redis tempdir");
+        let mut redis = Redis {
+            dir,
+            port: 0,
+            child: None,
+        };
+        for _ in 0..10 {
+            redis.port = crate::free_port();
+            if redis.launch() {
+                return redis;
+            }
+        }
+        panic!("redis-server did not start:\n{}", redis.log());
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://default:PASSWORD@127.0.0.1:PORT/1`: user, password and a database other than 0,
+    /// as a shared deployment would spell it.
+    pub fn url(&self) -> String {
+        format!("redis://default:{REDIS_PASSWORD}@127.0.0.1:{}/1", self.port)
+    }
+
+    /// What redis-server printed.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
+    /// Runs `redis-cli` against database 1 with `args`; returns its output, trimmed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        run(Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args(["-a", REDIS_PASSWORD, "--no-auth-warning", "-n", "1"])
+            .args(args))
+        .trim()
+        .to_string()
+    }
+
+    /// Stop Redis, as a crashed one would look: its port refuses connections until
+    /// [`Redis::restart`]. Its (unpersisted) data is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, libc::SIGKILL, Duration::from_secs(10));
+        }
+    }
+
+    /// Start Redis again, empty, on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.launch() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not restart on port {}:\n{}",
+                self.port,
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Start redis-server on `self.port`; false if it exited at once (port taken).
+    fn launch(&mut self) -> bool {
+        let log = self.dir.path().join("redis.log");
+        let _ = fs::write(&log, "");
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--requirepass", REDIS_PASSWORD])
+            .arg("--dir")
+            .arg(self.dir.path());
+        log_to(&mut cmd, &log);
+        die_with_parent(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn redis-server");
+        let deadline = Instant::now() + crate::WAIT;
+        loop {
+            if fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("Ready to accept connections")
+            {
+                self.child = Some(child);
+                return true;
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return false;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!(
+                "----- redis log (port {}) -----\n{}",
+                self.port,
+                crate::tail(&self.log(), 4000)
+            );
+        }
+    }
+}
