@@ -35,6 +35,9 @@ pub struct Config {
     /// Extra origins (scheme://host[:port]) allowed for cookie-authenticated writes and WebSockets,
     /// besides the gateway's own origin as the request's Host header names it.
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client; other
+    /// peers' forwarded headers are ignored.
+    pub trusted_proxies: Vec<String>,
     /// Sign-in session lifetime, in hours.
     pub session_ttl_hours: u64,
     /// Failed sign-ins for one username within `login_window_secs` before it is locked (0: off).
@@ -228,6 +231,7 @@ impl Default for Config {
             admin_password_file: None,
             log_format: LogFormat::Pretty,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             session_ttl_hours: 12,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,

@@ -17,6 +17,7 @@ use crate::monitor::{self, MonitorHandle};
 use crate::ssh::SshPool;
 use crate::state::AppState;
 use crate::terminal::registry::TerminalRegistry;
+use crate::web::client_ip::TrustedProxies;
 use crate::{db, web};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -38,6 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap::ensure_initial_admin(&db, config.admin_password.as_ref()).await?;
 
     let throttle = Throttle::from_config(&config)?;
+    let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
 
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -57,6 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         instance_id: uuid::Uuid::new_v4().to_string().into(),
         monitor: MonitorHandle::new(),
         throttle,
+        proxies: Arc::new(proxies),
         config: Arc::new(config),
     };
     tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));

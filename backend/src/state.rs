@@ -13,6 +13,7 @@ use crate::files::SftpPool;
 use crate::monitor::MonitorHandle;
 use crate::ssh::SshPool;
 use crate::terminal::registry::TerminalRegistry;
+use crate::web::client_ip::TrustedProxies;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,4 +32,6 @@ pub struct AppState {
     pub monitor: MonitorHandle,
     /// Failed sign-in counts and locks, per account and per IP.
     pub throttle: Throttle,
+    /// Who may tell us the client's address (`X-Forwarded-For`).
+    pub proxies: Arc<TrustedProxies>,
 }

@@ -85,11 +85,17 @@ fn presented_token(parts: &Parts) -> Option<(String, AuthVia)> {
         .map(|(_, value)| (value.to_string(), AuthVia::Cookie))
 }
 
-pub fn client_ip(parts: &Parts) -> Option<String> {
+/// The client's address: the TCP peer, or what a trusted proxy says it is.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<String> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| {
+            state
+                .proxies
+                .client_ip(addr.ip(), &parts.headers)
+                .to_string()
+        })
 }
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -116,7 +122,7 @@ impl FromRequestParts<AppState> for Authenticated {
             user,
             session_id: Some(session.id),
             api_key: None,
-            client_ip: client_ip(parts),
+            client_ip: client_ip(parts, state),
         })
     }
 }
@@ -156,7 +162,7 @@ async fn from_api_key(
         user,
         session_id: None,
         api_key: Some(grant),
-        client_ip: client_ip(parts),
+        client_ip: client_ip(parts, state),
     })
 }
 

@@ -71,9 +71,12 @@ pub async fn start_session(
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let ip = peer.ip().to_string();
+    // Behind a trusted reverse proxy, the client it names; anyone else's forwarded headers are
+    // ignored, so the per-IP throttle counts real clients and cannot be dodged.
+    let ip = state.proxies.client_ip(peer.ip(), &headers).to_string();
     let client_ip = Some(ip.clone());
     let tried: String = req.username.chars().take(128).collect();
     // A locked account or IP is refused before any password is verified.

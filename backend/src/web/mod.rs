@@ -2,6 +2,7 @@
 //! embedded UI assets.
 
 pub mod assets;
+pub mod client_ip;
 pub mod dates;
 pub mod health;
 

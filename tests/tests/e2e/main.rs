@@ -29,6 +29,7 @@ mod access_sweep;
 mod api_keys;
 mod audit;
 mod auth;
+mod client_ip;
 mod authz_matrix;
 mod browser;
 mod connection_test;

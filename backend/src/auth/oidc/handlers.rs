@@ -57,7 +57,9 @@ async fn providers(State(state): State<AppState>) -> Json<AuthProviders> {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
+    let peer = client(&state, peer, &headers);
     match start(&state).await {
         Ok((location, cookie)) => {
             let mut headers = HeaderMap::new();
@@ -66,6 +68,11 @@ async fn login(
         }
         Err(e) => fail(&state, peer, e, HeaderMap::new()).await,
     }
+}
+
+/// The client's address (what a trusted proxy says it is), kept with the peer's port.
+fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> SocketAddr {
+    SocketAddr::new(state.proxies.client_ip(peer.ip(), headers), peer.port())
 }
 
 /// The provider's authorization URL and the sealed state cookie for this attempt.
@@ -102,6 +109,7 @@ async fn callback(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    let peer = client(&state, peer, &headers);
     // The state cookie is single use: every answer clears it.
     let mut out = HeaderMap::new();
     out.append(header::SET_COOKIE, state_cookie(&state, "", 0));
