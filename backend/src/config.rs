@@ -116,6 +116,10 @@ pub struct Config {
     pub recording_retention_interval_secs: u64,
     /// Whether users see the recordings of their own sessions (admins and auditors see all).
     pub recordings_visible_to_owner: bool,
+    /// Days audit rows are kept (0: forever, the default).
+    pub audit_retention_days: u64,
+    /// Seconds between two audit retention rounds.
+    pub audit_retention_interval_secs: u64,
     /// Who must use TOTP: `none`, `admins` or `all`. An account that must and has not enrolled
     /// can only enrol (like a forced password change) until it has.
     pub totp_required: TotpRequired,
@@ -268,6 +272,8 @@ impl Default for Config {
             recording_max_total_bytes: 0,
             recording_retention_interval_secs: 3600,
             recordings_visible_to_owner: true,
+            audit_retention_days: 0,
+            audit_retention_interval_secs: 3600,
             totp_required: TotpRequired::None,
             totp_issuer: "Gatehouse".into(),
             // --- LDAP defaults ---

@@ -66,6 +66,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let monitor = tokio::spawn(monitor::run(state.clone()));
     tokio::spawn(state.ssh_pool.clone().run_reaper(shutdown.clone()));
     tokio::spawn(crate::recordings::retention::run(state.clone()));
+    tokio::spawn(crate::audit::retention::run(state.clone()));
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.bind))?;

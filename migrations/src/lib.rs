@@ -9,6 +9,7 @@ mod m0003_monitor;
 mod m0004_recordings;
 mod m0005_identity;
 mod m0006_audit_chain;
+mod m0007_audit_anchor;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_recordings::Migration),
             Box::new(m0005_identity::Migration),
             Box::new(m0006_audit_chain::Migration),
+            Box::new(m0007_audit_anchor::Migration),
         ]
     }
 }

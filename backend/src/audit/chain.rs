@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 
 use crate::crypto::Secret;
 
-use crate::db::audit_entry;
+use crate::db::{audit_anchor, audit_entry};
 
 /// Serialises appends within this process (SQLite has one writer anyway).
 static APPEND: Mutex<()> = Mutex::const_new(());
@@ -121,12 +121,20 @@ pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
         ))
         .await?;
     }
-    let prev = audit_entry::Entity::find()
+    let prev = match audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
         .limit(1)
         .one(&txn)
         .await?
-        .and_then(|last| last.hash);
+    {
+        Some(last) => last.hash,
+        // Retention may have removed every row: the chain goes on from its anchor.
+        None => audit_anchor::Entity::find_by_id(1)
+            .one(&txn)
+            .await?
+            .map(|anchor| anchor.last_hash)
+            .filter(|hash| !hash.is_empty()),
+    };
     // Stored with microsecond precision everywhere, so the hash covers what is read back.
     let at = DateTime::<Utc>::from_timestamp_micros(Utc::now().timestamp_micros())
         .unwrap_or_else(Utc::now);
@@ -184,6 +192,15 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verdict, DbErr> {
     let (mut legacy, mut chained) = (0u64, 0u64);
     let mut last: Option<(i32, String)> = None;
     let mut after = 0i32;
+    // After retention the chain starts at the sealed anchor, not at the first row.
+    if let Some(anchor) = audit_anchor::Entity::find_by_id(1).one(db).await? {
+        if anchor_seal(key, anchor.last_id, &anchor.last_hash) != anchor.seal {
+            let reason = "the retention anchor (where the chain starts) was changed";
+            return Ok(broken(anchor.last_id, reason, 0));
+        }
+        after = anchor.last_id;
+        last = (!anchor.last_hash.is_empty()).then_some((anchor.last_id, anchor.last_hash));
+    }
     loop {
         let rows = audit_entry::Entity::find()
             .filter(audit_entry::Column::Id.gt(after))
@@ -233,6 +250,67 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verdict, DbErr> {
         legacy,
         head: last,
     })
+}
+
+fn anchor_seal(key: &[u8; 32], last_id: i32, last_hash: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(format!("gatehouse-audit-anchor-v1\n{last_id}\n{last_hash}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Removes the rows written before `cutoff` and moves the sealed anchor to the last of them, in
+/// one transaction under the append lock. Returns how many rows went.
+pub async fn prune_before(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    let key = key()?;
+    let _guard = APPEND.lock().await;
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [PG_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    // Rows are appended one at a time, so ids follow time: the cut is an id.
+    let Some(last) = audit_entry::Entity::find()
+        .filter(audit_entry::Column::At.lt(cutoff))
+        .order_by_desc(audit_entry::Column::Id)
+        .limit(1)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let removed = audit_entry::Entity::delete_many()
+        .filter(audit_entry::Column::Id.lte(last.id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let last_hash = last.hash.unwrap_or_default();
+    let anchor = audit_anchor::ActiveModel {
+        id: Set(1),
+        last_id: Set(last.id),
+        seal: Set(anchor_seal(key, last.id, &last_hash)),
+        last_hash: Set(last_hash),
+        pruned_at: Set(Utc::now()),
+    };
+    audit_anchor::Entity::insert(anchor)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(audit_anchor::Column::Id)
+                .update_columns([
+                    audit_anchor::Column::LastId,
+                    audit_anchor::Column::LastHash,
+                    audit_anchor::Column::Seal,
+                    audit_anchor::Column::PrunedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(removed)
 }
 
 fn broken(id: i32, reason: &str, chained_before: u64) -> Verdict {

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod chain;
 pub mod cli;
+pub mod retention;
 
 use sea_orm::DatabaseConnection;
 use serde_json::Value;

@@ -2,6 +2,7 @@
 //! and one sea-orm entity per table. Services use the entities; handlers never do.
 
 pub mod api_key;
+pub mod audit_anchor;
 pub mod audit_entry;
 pub mod identity;
 pub mod lease;

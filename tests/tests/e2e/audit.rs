@@ -179,3 +179,53 @@ async fn auditors_filter_search_and_export_the_log_and_users_cannot() {
     let (ok, text) = verify(&gh);
     assert!(ok, "{text}");
 }
+
+#[tokio::test]
+async fn retention_removes_old_rows_and_the_rest_still_verifies() {
+    let gh = Gatehouse::start_with(gatehouse_tests::gatehouse::Options {
+        storage: Storage::Postgres,
+        env: vec![
+            ("GATEHOUSE_AUDIT_RETENTION_DAYS".into(), "30".into()),
+            ("GATEHOUSE_AUDIT_RETENTION_INTERVAL_SECS".into(), "1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let admin = gh.admin().await;
+    for name in ["ann", "ben", "cid", "dee"] {
+        admin
+            .create_user(&user_request(name, &format!("{name}-password-1"), &[]))
+            .await;
+    }
+    let before = count(&gh);
+    // Age the first three rows past the retention period (their own hashes no longer match,
+    // but they are about to go).
+    gh.psql("UPDATE audit_log SET at = now() - interval '40 days' WHERE id <= 3");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while gh
+        .psql("SELECT count(*) FROM audit_log WHERE id <= 3")
+        .trim()
+        != "0"
+    {
+        assert!(std::time::Instant::now() < deadline, "the old rows stayed");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let prunes: AuditPage = admin
+        .get("/api/audit?action=audit.prune")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(prunes.entries[0].details["rows"], 3);
+    let after = count(&gh);
+    assert!(
+        after + 3 > before && before > 3,
+        "{before} rows before, {after} after"
+    );
+    let (ok, text) = verify(&gh);
+    assert!(ok, "{text}");
+
+    // The anchor is sealed: moving it is caught.
+    gh.psql("UPDATE audit_anchor SET last_id = 2");
+    let (ok, text) = verify(&gh);
+    assert!(!ok && text.contains("anchor"), "{text}");
+}
