@@ -12,6 +12,7 @@ mod crypto;
 mod db;
 mod error;
 mod files;
+mod metrics;
 mod monitor;
 mod recordings;
 mod serve;

@@ -39,6 +39,7 @@ pub async fn record(
     server_id: Option<i32>,
     details: Value,
 ) {
+    crate::metrics::audit_action(action);
     let row = chain::NewRow {
         user_id: actor.user_id,
         username: actor.username.clone(),

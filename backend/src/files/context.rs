@@ -160,6 +160,7 @@ impl Files {
 
     /// The one audit hook of every file operation: `files.<op>` with the server and details.
     pub async fn audit(&self, op: &str, details: Value) {
+        crate::metrics::sftp_operation(op);
         let mut details = details;
         if let Value::Object(map) = &mut details {
             map.insert("server".into(), json!(self.server.name));

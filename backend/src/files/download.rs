@@ -101,6 +101,9 @@ pub async fn download(
     // idle reaper never closes a session under a download still in flight.
     let body = Body::from_stream(reader.into_stream().map(move |chunk| {
         let _in_use = &files;
+        if let Ok(bytes) = &chunk {
+            crate::metrics::sftp_download(bytes.len());
+        }
         chunk.map_err(|e| {
             tracing::warn!(path = %failed_path, error = %e, "download ended early");
             std::io::Error::other("the SFTP transfer failed")

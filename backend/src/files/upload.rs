@@ -115,6 +115,7 @@ async fn store(
         Ok(n) => n,
         Err(e) => return Err(files.write_failure(e, &target).await),
     };
+    crate::metrics::sftp_upload(bytes);
     temp.commit(files.sftp(), &target, existing.is_some())
         .await?;
     files

@@ -297,6 +297,7 @@ impl ChannelWriter {
             return Ok(());
         }
         let chunk = self.buf.split().freeze();
+        crate::metrics::sftp_download(chunk.len());
         self.tx
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))

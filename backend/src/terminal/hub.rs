@@ -193,6 +193,7 @@ impl Hub {
                     Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
                         let (chunk, closed) = coalesce(data, &mut channel, &mut exit_code);
                         self.activity.touch();
+                        crate::metrics::terminal_out(chunk.len());
                         self.ring.push(&chunk);
                         if let Some(recorder) = &self.recorder {
                             recorder.output(&chunk);

@@ -41,6 +41,7 @@ impl Input {
     /// channel is gone.
     pub async fn write(&self, bytes: Bytes, author: Option<&Arc<str>>) -> bool {
         self.activity.touch();
+        crate::metrics::terminal_in(bytes.len());
         if let Some(recorder) = &self.recorder {
             recorder.input(&bytes, author);
         }

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::recordings::handlers::routes())
         .merge(crate::audit::api::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .layer(axum::middleware::from_fn(crate::metrics::http::track))
         // API answers are per-user and may name servers: never let a shared cache keep them.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
+        .merge(crate::metrics::handlers::routes())
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(

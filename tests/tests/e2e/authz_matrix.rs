@@ -49,6 +49,8 @@ fn rows(ids: &Ids) -> Vec<Row> {
         ("GET", "/api/health", "/api/health".into(), "", "PPPPP"),
         ("GET", "/healthz", "/healthz".into(), "", "PPPPP"),
         ("GET", "/readyz", "/readyz".into(), "", "PPPPP"),
+        // Prometheus scrapes: admins only.
+        ("GET", "/metrics", "/metrics".into(), "", "UFFFA"),
         (
             "GET",
             "/api/{*rest}",

@@ -45,6 +45,7 @@ mod known_hosts;
 mod ldap;
 mod lifecycle;
 mod login_throttle;
+mod metrics;
 mod monitor;
 mod monitor_lease;
 mod oidc;
