@@ -116,6 +116,8 @@ pub struct Config {
     pub recording_retention_interval_secs: u64,
     /// Whether users see the recordings of their own sessions (admins and auditors see all).
     pub recordings_visible_to_owner: bool,
+    /// A bearer token Prometheus may scrape `/metrics` with, instead of an admin's credentials.
+    pub metrics_token: Option<Secret<String>>,
     /// Days audit rows are kept (0: forever, the default).
     pub audit_retention_days: u64,
     /// Seconds between two audit retention rounds.
@@ -272,6 +274,7 @@ impl Default for Config {
             recording_max_total_bytes: 0,
             recording_retention_interval_secs: 3600,
             recordings_visible_to_owner: true,
+            metrics_token: None,
             audit_retention_days: 0,
             audit_retention_interval_secs: 3600,
             totp_required: TotpRequired::None,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gatehouse_tests::terminal::Marker;
-use gatehouse_tests::{Auth, Files, Terminal};
+use gatehouse_tests::{Auth, Files, Gatehouse, Terminal};
 
 use crate::auth::user_request;
 use crate::terminal_sessions::Rig;
@@ -146,4 +146,29 @@ async fn metrics_count_terminal_bytes_files_operations_logins_and_api_latency_fo
     let anon = rig.gh.api().with_auth(Auth::None);
     assert_eq!(anon.get("/metrics").await.status, 401);
     term.close().await;
+}
+
+#[tokio::test]
+async fn a_configured_scrape_token_reads_metrics_and_nothing_else() {
+    let token = "scrape-token-0123456789abcdef0123456789";
+    let gh = Gatehouse::start_env(&[("GATEHOUSE_METRICS_TOKEN", token)]).await;
+    let scraper = gh.api().with_auth(Auth::Bearer(token.into()));
+    let scrape = scraper.get("/metrics").await.expect(200);
+    assert!(
+        scrape.text.contains("gatehouse_build_info"),
+        "{}",
+        scrape.text
+    );
+    // The token is no session and no API key: it opens nothing else.
+    scraper
+        .get("/api/servers")
+        .await
+        .expect_error(401, "unauthenticated");
+    let wrong = gh.api().with_auth(Auth::Bearer(format!("{token}x")));
+    wrong
+        .get("/metrics")
+        .await
+        .expect_error(401, "unauthenticated");
+    // Admins still scrape with their own credentials.
+    gh.admin().await.get("/metrics").await.expect(200);
 }
