@@ -13,8 +13,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    TransactionTrait,
 };
 use sha2::Sha256;
 use tokio::sync::Mutex;
@@ -109,9 +110,12 @@ pub struct NewRow {
     pub details: String,
 }
 
-/// Appends one row, linked to the last one.
-pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
-    let _guard = APPEND.lock().await;
+/// A transaction in which this writer alone changes the log: the process lock, and on
+/// PostgreSQL a transaction advisory lock shared by every replica.
+async fn exclusive(
+    db: &DatabaseConnection,
+) -> Result<(tokio::sync::MutexGuard<'static, ()>, DatabaseTransaction), DbErr> {
+    let guard = APPEND.lock().await;
     let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute(Statement::from_sql_and_values(
@@ -121,6 +125,12 @@ pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
         ))
         .await?;
     }
+    Ok((guard, txn))
+}
+
+/// Appends one row, linked to the last one.
+pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
+    let (_guard, txn) = exclusive(db).await?;
     let prev = match audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
         .limit(1)
@@ -263,16 +273,7 @@ fn anchor_seal(key: &[u8; 32], last_id: i32, last_hash: &str) -> String {
 /// one transaction under the append lock. Returns how many rows went.
 pub async fn prune_before(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
     let key = key()?;
-    let _guard = APPEND.lock().await;
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [PG_LOCK_KEY.into()],
-        ))
-        .await?;
-    }
+    let (_guard, txn) = exclusive(db).await?;
     // Rows are appended one at a time, so ids follow time: the cut is an id.
     let Some(last) = audit_entry::Entity::find()
         .filter(audit_entry::Column::At.lt(cutoff))
