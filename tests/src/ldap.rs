@@ -13,11 +13,11 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::process::{die_with_parent, log_to, run, stop};
+use crate::process::{die_with_parent, log_to, relaunch, run, spawn_until_ready, stop};
 
 pub const BASE: &str = "dc=example,dc=org";
 pub const PEOPLE_BASE: &str = "ou=people,dc=example,dc=org";
@@ -193,15 +193,7 @@ impl Slapd {
     /// Start slapd again on the same port(s), with the same data.
     pub fn restart(&mut self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.launch() {
-            assert!(
-                Instant::now() < deadline,
-                "slapd did not restart:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
+        relaunch("slapd", self, Self::launch, |s| s.log());
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -331,23 +323,11 @@ impl Slapd {
             .arg(self.path("slapd.d"));
         log_to(&mut cmd, &self.path("slapd.log"));
         die_with_parent(&mut cmd);
-        let mut child = cmd.spawn().expect("spawn slapd");
-        let deadline = Instant::now() + crate::WAIT;
-        loop {
-            if listening(self.port) && self.tls_port.is_none_or(listening) {
-                self.child = Some(child);
-                return true;
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                return false;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        let (port, tls_port) = (self.port, self.tls_port);
+        self.child = spawn_until_ready(&mut cmd, Duration::from_millis(10), || {
+            listening(port) && tls_port.is_none_or(listening)
+        });
+        self.child.is_some()
     }
 }
 

@@ -124,3 +124,58 @@ pub fn run(cmd: &mut Command) -> String {
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Spawns `cmd` (logging and dying with its parent as set up by the caller) and waits up to
+/// [`crate::WAIT`] until `ready()` says it serves. `None` if it exited first (its port was
+/// taken, say) or never got ready; then nothing is left running.
+pub fn spawn_until_ready(
+    cmd: &mut Command,
+    poll: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> Option<Child> {
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    let deadline = Instant::now() + crate::WAIT;
+    loop {
+        if ready() {
+            return Some(child);
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(poll);
+    }
+}
+
+/// Whether the file at `log` contains `line` yet (a server's "listening" message).
+pub fn log_says(log: &Path, line: &str) -> bool {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(line)
+}
+
+/// Calls `launch` on `fixture` until it succeeds, for up to 10 s: a restarted server may find
+/// its old port still held for a moment. Panics with `what` and the fixture's `log` when it never
+/// comes back.
+pub fn relaunch<T>(
+    what: &str,
+    fixture: &mut T,
+    launch: impl Fn(&mut T) -> bool,
+    log: impl Fn(&T) -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !launch(fixture) {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not restart:\n{}",
+            log(fixture)
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}

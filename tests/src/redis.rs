@@ -4,12 +4,11 @@
 
 use std::fs;
 use std::process::{Child, Command};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::process::{die_with_parent, log_to, run, stop};
+use crate::process::{die_with_parent, log_says, log_to, relaunch, run, spawn_until_ready, stop};
 
 /// `requirepass` of every test Redis.
 pub const REDIS_PASSWORD: &str = "gh-redis-pw-Corr3ct-Horse";
@@ -79,16 +78,8 @@ impl Redis {
     /// Start Redis again, empty, on the same port.
     pub fn restart(&mut self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.launch() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not restart on port {}:\n{}",
-                self.port,
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
+        let what = format!("redis-server on port {}", self.port);
+        relaunch(&what, self, Self::launch, |s| s.log());
     }
 
     /// Start redis-server on `self.port`; false if it exited at once (port taken).
@@ -104,26 +95,10 @@ impl Redis {
             .arg(self.dir.path());
         log_to(&mut cmd, &log);
         die_with_parent(&mut cmd);
-        let mut child = cmd.spawn().expect("spawn redis-server");
-        let deadline = Instant::now() + crate::WAIT;
-        loop {
-            if fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("Ready to accept connections")
-            {
-                self.child = Some(child);
-                return true;
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                return false;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.child = spawn_until_ready(&mut cmd, Duration::from_millis(5), || {
+            log_says(&log, "Ready to accept connections")
+        });
+        self.child.is_some()
     }
 }
 

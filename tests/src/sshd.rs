@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 use wire::servers::{AuthMethod, ServerRequest};
 
-use crate::process::{die_with_parent, log_to, run, stop};
+use crate::process::{die_with_parent, log_says, log_to, relaunch, run, spawn_until_ready, stop};
 
 /// The local account every test signs in to over SSH.
 pub const TEST_USER: &str = "gatehouse-test";
@@ -265,17 +265,8 @@ impl Sshd {
     /// Start sshd again on the same port, with the same host key (unless it was replaced).
     pub fn restart(&mut self) {
         self.shutdown();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.launch() {
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not restart on {}:{}:\n{}",
-                self.address,
-                self.port,
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
+        let what = format!("sshd on {}:{}", self.address, self.port);
+        relaunch(&what, self, Self::launch, |s| s.log());
     }
 
     /// How many connections this sshd is serving now: its per-connection processes.
@@ -495,27 +486,11 @@ impl Sshd {
             .arg(self.port.to_string());
         log_to(&mut cmd, &log);
         die_with_parent(&mut cmd);
-        let mut child = cmd.spawn().expect("spawn /usr/sbin/sshd");
         let ready = format!("Server listening on {} port {}", self.address, self.port);
-        let deadline = Instant::now() + crate::WAIT;
-        loop {
-            if fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains(&ready)
-            {
-                self.child = Some(child);
-                return true;
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                return false;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.child = spawn_until_ready(&mut cmd, Duration::from_millis(5), || {
+            log_says(&log, &ready)
+        });
+        self.child.is_some()
     }
 
     fn shutdown(&mut self) {
