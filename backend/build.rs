@@ -63,6 +63,8 @@ fn run() -> BuildResult {
 
     if env::var_os(SKIP_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
         fs::write(dist.join("index.html"), PLACEHOLDER_PAGE)?;
+        let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
+        embed_api_docs(manifest_dir.parent().unwrap_or(&manifest_dir), &dist, false)?;
     } else {
         let workspace = Path::new(&env::var("CARGO_MANIFEST_DIR")?)
             .parent()
@@ -70,6 +72,7 @@ fn run() -> BuildResult {
             .to_path_buf();
         emit_rerun_inputs(&workspace);
         build_ui(&workspace, &dist)?;
+        embed_api_docs(&workspace, &dist, true)?;
     }
 
     write_manifest(&dist, &out_dir.join("ui_assets.rs"))
@@ -161,6 +164,31 @@ fn build_ui(workspace: &Path, dist: &Path) -> BuildResult {
     fs::copy(frontend.join("js/boot.js"), assets.join("boot.js"))?;
     copy_dir(&frontend.join("public"), &assets)?;
     fs::copy(frontend.join("index.html"), dist.join("index.html"))?;
+    Ok(())
+}
+
+/// Swagger UI for `/api/docs` (`src/openapi/docs.rs`): two files of the `swagger-ui-dist` npm
+/// package, as they are, under `api-docs/` (outside `assets/`: the app's pages never load them).
+/// With `GATEHOUSE_SKIP_FRONTEND` they are embedded only when an earlier `npm ci` left them in
+/// node_modules (no rerun is requested for files that are not there, so skipped builds stay
+/// cached).
+fn embed_api_docs(workspace: &Path, dist: &Path, required: bool) -> BuildResult {
+    let from = workspace.join("frontend/node_modules/swagger-ui-dist");
+    let to = dist.join("api-docs");
+    for file in ["swagger-ui-bundle.js", "swagger-ui.css"] {
+        let src = from.join(file);
+        if !src.exists() && !required {
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", src.display());
+        fs::create_dir_all(&to)?;
+        fs::copy(&src, to.join(file)).map_err(|e| {
+            format!(
+                "{}: {e} (is swagger-ui-dist in frontend/package.json?)",
+                src.display()
+            )
+        })?;
+    }
     Ok(())
 }
 

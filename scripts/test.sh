@@ -17,7 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- system packages -------------------------------------------------------------------------
-packages=(openssh-server openssh-client postgresql redis-server slapd ldap-utils chromium asciinema)
+packages=(openssh-server openssh-client postgresql redis-server slapd ldap-utils chromium asciinema
+  python3-venv)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
@@ -48,6 +49,19 @@ if [ ! -d "$browser/node_modules/playwright-core" ] \
   || [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
   say "npm ci in $browser"
   (cd "$browser" && npm ci --no-audit --no-fund)
+fi
+
+# schemathesis (PyPI) fuzzes the OpenAPI document in the e2e suite (tests/tests/e2e/openapi.rs).
+# Its own virtualenv, outside the work tree, (re)created only when the pinned version is missing.
+schemathesis_version=4.32.5
+schemathesis_venv=/var/cache/gatehouse-tests/schemathesis
+if ! "$schemathesis_venv/bin/st" --version 2>/dev/null | grep -qx "st, version $schemathesis_version"; then
+  say "installing schemathesis $schemathesis_version into $schemathesis_venv"
+  rm -rf "$schemathesis_venv"
+  mkdir -p "$(dirname "$schemathesis_venv")"
+  /usr/bin/python3 -m venv "$schemathesis_venv"
+  "$schemathesis_venv/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis==$schemathesis_version"
 fi
 
 # --- build, then test ----------------------------------------------------------------------------

@@ -122,6 +122,9 @@ pub struct Config {
     pub audit_retention_days: u64,
     /// Seconds between two audit retention rounds.
     pub audit_retention_interval_secs: u64,
+    /// Seconds before the first webhook retry; each further retry waits twice as long (capped
+    /// at an hour).
+    pub webhook_retry_base_secs: u64,
     /// Who must use TOTP: `none`, `admins` or `all`. An account that must and has not enrolled
     /// can only enrol (like a forced password change) until it has.
     pub totp_required: TotpRequired,
@@ -277,6 +280,7 @@ impl Default for Config {
             metrics_token: None,
             audit_retention_days: 0,
             audit_retention_interval_secs: 3600,
+            webhook_retry_base_secs: 10,
             totp_required: TotpRequired::None,
             totp_issuer: "Gatehouse".into(),
             // --- LDAP defaults ---

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod cli;
 mod config;
 mod crypto;
 mod db;
@@ -14,14 +15,17 @@ mod error;
 mod files;
 mod metrics;
 mod monitor;
+mod openapi;
 mod recordings;
 mod serve;
 mod servers;
+mod snippets;
 mod ssh;
 mod state;
 mod terminal;
 mod users;
 mod web;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +68,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage local users (works on the database; the gateway may be running).
+    User {
+        #[command(subcommand)]
+        command: cli::users::UserCommand,
+    },
+    /// Apply the database migrations this build knows (serve does it at start too).
+    Migrate,
+    /// Check the configuration, database, secret key, directories, LDAP and Redis; exit 1 on a
+    /// problem. Changes nothing.
+    Doctor,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +149,9 @@ fn main() -> std::process::ExitCode {
             Command::Audit {
                 command: AuditCommand::Verify,
             } => audit::cli::verify(&config).await,
+            Command::User { command } => cli::users::run(&config, command).await,
+            Command::Migrate => cli::migrate::run(&config).await,
+            Command::Doctor => cli::doctor::run(&config).await,
         }
     });
     match result {

@@ -67,6 +67,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(state.ssh_pool.clone().run_reaper(shutdown.clone()));
     tokio::spawn(crate::recordings::retention::run(state.clone()));
     tokio::spawn(crate::audit::retention::run(state.clone()));
+    tokio::spawn(crate::webhooks::dispatcher::run(state.clone()));
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.bind))?;

@@ -176,7 +176,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     })
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+pub(crate) async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
     decode(call(Method::Get, path, None).await?).await
 }
 
@@ -467,6 +467,56 @@ pub async fn oidc_test() -> ApiResult<OidcTestResult> {
     send(Method::Post, "api/admin/oidc/test", &serde_json::json!({})).await
 }
 
+// --- Webhooks (admins) ---------------------------------------------------------------------
+
+pub async fn webhooks() -> ApiResult<Vec<wire::webhooks::WebhookView>> {
+    get("api/webhooks").await
+}
+
+pub async fn create_webhook(
+    body: &wire::webhooks::CreateWebhookRequest,
+) -> ApiResult<wire::webhooks::WebhookCreated> {
+    send(Method::Post, "api/webhooks", body).await
+}
+
+pub async fn update_webhook(
+    id: i32,
+    body: &wire::webhooks::UpdateWebhookRequest,
+) -> ApiResult<wire::webhooks::WebhookView> {
+    send(Method::Put, &format!("api/webhooks/{id}"), body).await
+}
+
+pub async fn delete_webhook(id: i32) -> ApiResult<()> {
+    delete(&format!("api/webhooks/{id}")).await
+}
+
+/// Sends a `test` event to this hook only, now; answers how the attempt went.
+pub async fn test_webhook(id: i32) -> ApiResult<wire::webhooks::DeliveryView> {
+    send(
+        Method::Post,
+        &format!("api/webhooks/{id}/test"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// The hook's delivery log, newest first.
+pub async fn webhook_deliveries(id: i32) -> ApiResult<Vec<wire::webhooks::DeliveryView>> {
+    get(&format!("api/webhooks/{id}/deliveries")).await
+}
+
+pub async fn retry_webhook_delivery(
+    id: i32,
+    delivery_id: i32,
+) -> ApiResult<wire::webhooks::DeliveryView> {
+    send(
+        Method::Post,
+        &format!("api/webhooks/{id}/deliveries/{delivery_id}/retry"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
 // --- Recordings ----------------------------------------------------------------------------
 
 /// What `GET /api/recordings` is asked for; empty fields are left out of the query.
@@ -523,6 +573,30 @@ pub async fn delete_recording(id: &str) -> ApiResult<()> {
 /// still being written). The session cookie authenticates it, so a plain link works.
 pub fn recording_cast_url(id: &str) -> String {
     url(&format!("api/recordings/{}/cast", query_value(id)))
+}
+
+// --- Snippets ------------------------------------------------------------------------------
+
+/// The caller's own snippets and the shared ones, by name.
+pub async fn snippets() -> ApiResult<Vec<wire::snippets::SnippetView>> {
+    get("api/snippets").await
+}
+
+pub async fn create_snippet(
+    body: &wire::snippets::SnippetRequest,
+) -> ApiResult<wire::snippets::SnippetView> {
+    send(Method::Post, "api/snippets", body).await
+}
+
+pub async fn update_snippet(
+    id: i32,
+    body: &wire::snippets::SnippetRequest,
+) -> ApiResult<wire::snippets::SnippetView> {
+    send(Method::Put, &format!("api/snippets/{id}"), body).await
+}
+
+pub async fn delete_snippet(id: i32) -> ApiResult<()> {
+    delete(&format!("api/snippets/{id}")).await
 }
 
 // --- Files (SFTP) --------------------------------------------------------------------------

@@ -5,12 +5,14 @@ use leptos::prelude::*;
 use wire::users::Role;
 
 use crate::account::{ApiKeysDialog, TwoFactorDialog};
-use crate::admin::{IdentityPanel, UsersPanel};
+use crate::admin::{IdentityPanel, UsersPanel, WebhooksPanel};
 use crate::app::{close_on_escape, use_session, Auth};
+use crate::audit::{AuditPanel, ReplayRequest};
 use crate::auth::ChangePasswordDialog;
 use crate::files::{Files, FilesView};
 use crate::recordings::RecordingsPanel;
 use crate::servers::{ServerFormDialog, ServerList, ServerStore};
+use crate::snippets::{SnippetPalette, Snippets, SnippetsDialog};
 use crate::terminal::{Tabs, TerminalTabs};
 use crate::theme::ThemeToggle;
 
@@ -19,8 +21,10 @@ pub enum View {
     Terminals,
     Files,
     Recordings,
+    Audit,
     Users,
     Identity,
+    Webhooks,
 }
 
 /// The view shown in the main area, provided as context so the sidebar can switch it.
@@ -38,6 +42,8 @@ pub fn Shell() -> impl IntoView {
     provide_context(servers);
     let tabs = Tabs::new();
     provide_context(tabs);
+    let snippets = Snippets::new();
+    provide_context(snippets);
     // A share link (`/#/join/<token>`): join that session in a new tab. The token stays in the
     // fragment (never sent to the server in a URL) and leaves the address bar at once.
     let take_join = move || {
@@ -68,10 +74,17 @@ pub fn Shell() -> impl IntoView {
         View::Terminals
     });
     provide_context(CurrentView(view_sel));
+    provide_context(ReplayRequest(RwSignal::new(None)));
+    let is_auditor_or_admin = move || {
+        session
+            .auth
+            .with(|a| matches!(a, Auth::SignedIn(u) if u.is_admin || u.role == Role::Auditor))
+    };
     let dialogs = AccountDialogs {
         password: RwSignal::new(false),
         two_factor: RwSignal::new(false),
         api_keys: RwSignal::new(false),
+        snippets: snippets.manage,
     };
     let is_admin = move || session.is_admin();
 
@@ -86,9 +99,13 @@ pub fn Shell() -> impl IntoView {
                     <ViewLink view=View::Terminals label="Terminals" test_id="nav-terminals"/>
                     <ViewLink view=View::Files label="Files" test_id="nav-files"/>
                     <ViewLink view=View::Recordings label="Recordings" test_id="nav-recordings"/>
+                    <Show when=is_auditor_or_admin>
+                        <ViewLink view=View::Audit label="Audit" test_id="nav-audit"/>
+                    </Show>
                     <Show when=is_admin>
                         <ViewLink view=View::Users label="Users" test_id="nav-users"/>
                         <ViewLink view=View::Identity label="Sign-in" test_id="nav-identity"/>
+                        <ViewLink view=View::Webhooks label="Webhooks" test_id="nav-webhooks"/>
                     </Show>
                 </nav>
                 <span class="grow"></span>
@@ -114,6 +131,11 @@ pub fn Shell() -> impl IntoView {
                             <RecordingsPanel/>
                         </div>
                     </Show>
+                    <Show when=move || is_auditor_or_admin() && view_sel.get() == View::Audit>
+                        <div class="view scroll">
+                            <AuditPanel/>
+                        </div>
+                    </Show>
                     <Show when=move || is_admin() && view_sel.get() == View::Users>
                         <div class="view scroll">
                             <UsersPanel/>
@@ -122,6 +144,11 @@ pub fn Shell() -> impl IntoView {
                     <Show when=move || is_admin() && view_sel.get() == View::Identity>
                         <div class="view scroll">
                             <IdentityPanel/>
+                        </div>
+                    </Show>
+                    <Show when=move || is_admin() && view_sel.get() == View::Webhooks>
+                        <div class="view scroll">
+                            <WebhooksPanel/>
                         </div>
                     </Show>
                 </main>
@@ -136,6 +163,10 @@ pub fn Shell() -> impl IntoView {
             <Show when=move || dialogs.api_keys.get()>
                 <ApiKeysDialog open=dialogs.api_keys/>
             </Show>
+            <Show when=move || dialogs.snippets.get()>
+                <SnippetsDialog open=dialogs.snippets/>
+            </Show>
+            <SnippetPalette/>
         </div>
     }
 }
@@ -162,6 +193,7 @@ struct AccountDialogs {
     password: RwSignal<bool>,
     two_factor: RwSignal<bool>,
     api_keys: RwSignal<bool>,
+    snippets: RwSignal<bool>,
 }
 
 #[component]
@@ -193,6 +225,7 @@ fn UserMenu(dialogs: AccountDialogs) -> impl IntoView {
                     <DialogItem menu=open dialog=dialogs.password test_id="change-password" label="Change password"/>
                     <DialogItem menu=open dialog=dialogs.two_factor test_id="open-2fa" label="Two-factor authentication"/>
                     <DialogItem menu=open dialog=dialogs.api_keys test_id="open-api-keys" label="API keys"/>
+                    <DialogItem menu=open dialog=dialogs.snippets test_id="open-snippets" label="Snippets"/>
                     <button
                         role="menuitem"
                         data-testid="sign-out"

@@ -10,6 +10,9 @@ mod m0004_recordings;
 mod m0005_identity;
 mod m0006_audit_chain;
 mod m0007_audit_anchor;
+mod m0008_audit_outcome;
+mod m0009_webhooks;
+mod m0010_snippets;
 
 pub struct Migrator;
 
@@ -24,6 +27,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_identity::Migration),
             Box::new(m0006_audit_chain::Migration),
             Box::new(m0007_audit_anchor::Migration),
+            Box::new(m0008_audit_outcome::Migration),
+            Box::new(m0009_webhooks::Migration),
+            Box::new(m0010_snippets::Migration),
         ]
     }
 }

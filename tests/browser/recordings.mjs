@@ -1,7 +1,9 @@
 // Replaying a recorded session in the browser: sign in, open a terminal on a registered server,
 // type a command, close the tab (the session ends and its recording is finalised); open
 // Recordings, see the row, check its Download link, press Play and read the command's output off
-// the player's screen. The player's script is not on the page until then.
+// the player's screen. The player's script is not on the page until then. Then the audit log:
+// filter to terminal events, find the session's rows (target = the session, outcome success),
+// check the export link carries the filter, and press Replay to reach the same recording.
 //
 // usage: node recordings.mjs <base_url> <username> <password> <server_name> <screenshot.png>
 // Exit 0 when the replay showed the output; otherwise print what the page showed and exit 1.
@@ -96,7 +98,36 @@ try {
   await page.locator('[data-testid=recording-player-close]').click();
   await player.waitFor({ state: 'detached' });
 
-  await pass(browser, `ok: recorded, listed and replayed recording ${id}; screenshot at ${screenshot}`, problems);
+  step = 'find the session in the audit log';
+  await page.locator('[data-testid=nav-audit]').click();
+  await page.locator('[data-testid=audit-filter-action]').selectOption('terminal.');
+  await page.locator('[data-testid=audit-apply]').click();
+  const opened = page.locator('[data-testid=audit-row][data-action="terminal.open"]').first();
+  await opened.waitFor();
+  const sessionId = (await opened.locator('[data-testid=audit-target]').innerText()).trim();
+  const rec = await page.evaluate(async (rid) => (await (await fetch(`api/recordings/${rid}`)).json()), id);
+  if (sessionId !== rec.session_id) throw new Error(`audit target ${sessionId} is not the session ${rec.session_id}`);
+  const outcome = await opened.getAttribute('data-outcome');
+  if (outcome !== 'success') throw new Error(`terminal.open outcome: ${outcome}`);
+  const others = await page.locator('[data-testid=audit-row]:not([data-action^="terminal."])').count();
+  if (others) throw new Error(`${others} non-terminal rows under the Terminals filter`);
+  const csv = await page.locator('[data-testid=audit-export-csv]').getAttribute('href');
+  if (!csv || !csv.includes('/api/audit/export?') || !csv.includes('action=terminal.') || !csv.includes('format=csv')) {
+    throw new Error(`export link: ${csv}`);
+  }
+
+  step = 'unfold a row and replay from the audit log';
+  await opened.click();
+  await page.locator('[data-testid=audit-details]').first().waitFor();
+  await opened.locator('[data-testid=audit-replay]').click();
+  await player.waitFor();
+  await player.locator('.ap-player').waitFor();
+  await page.waitForFunction(
+    ([el, wanted]) => el && el.innerText.includes(wanted),
+    [await player.elementHandle(), MARKER],
+  );
+
+  await pass(browser, `ok: recorded, listed and replayed recording ${id}, also from the audit log; screenshot at ${screenshot}`, problems);
 } catch (err) {
   await fail(browser, page, step, err, problems, failureShot);
 }

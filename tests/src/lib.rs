@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod postgres;
 pub mod process;
 pub mod redis;
+pub mod routes;
 pub mod sshd;
 pub mod terminal;
 

@@ -6,6 +6,7 @@ use crate::users::UserView;
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -16,6 +17,7 @@ pub struct LoginRequest {
 /// The answer to a successful sign-in. `token` is the same server-side session the cookie names,
 /// for clients that send `Authorization: Bearer` instead of cookies. The browser UI ignores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub must_change_password: bool,
@@ -24,6 +26,7 @@ pub struct LoginResponse {
 
 /// `GET /api/auth/providers` (no sign-in needed): how one may sign in here, for the login page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthProviders {
     /// Whether a directory (LDAP / AD) accepts username and password sign-ins too.
     pub ldap: bool,
@@ -32,6 +35,7 @@ pub struct AuthProviders {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OidcProvider {
     /// The button's text, e.g. "Sign in with Acme SSO".
     pub label: String,
@@ -41,6 +45,7 @@ pub struct OidcProvider {
 
 /// `POST /api/auth/change-password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -51,6 +56,7 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 
 /// `GET /api/auth/totp`: the caller's second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpStatus {
     pub enabled: bool,
     /// The gateway's policy makes a second factor mandatory for this account.
@@ -62,6 +68,7 @@ pub struct TotpStatus {
 /// `POST /api/auth/totp/setup`: a new secret, shown once; nothing changes until it is confirmed
 /// with a code (`POST /api/auth/totp/enable`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpSetup {
     /// Base32, for typing into an authenticator by hand.
     pub secret: String,
@@ -73,18 +80,21 @@ pub struct TotpSetup {
 
 /// A code from the authenticator (or, where accepted, a recovery code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpCode {
     pub code: String,
 }
 
 /// Fresh recovery codes, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodes {
     pub codes: Vec<String>,
 }
 
 /// `POST /api/auth/api-keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
     pub name: String,
     /// Any of `read`, `terminal`, `files`, `admin`.
@@ -96,6 +106,7 @@ pub struct CreateApiKey {
 
 /// One of the caller's API keys (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     pub id: i32,
     pub name: String,
@@ -110,6 +121,7 @@ pub struct ApiKeyView {
 
 /// The answer to creating a key: the key, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreated {
     pub key: String,
     pub api_key: ApiKeyView,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a directory entry is, from `lstat` (a symlink is reported as a symlink, never followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     File,
@@ -17,6 +18,7 @@ pub enum EntryKind {
 
 /// One file or directory: a row of `ls`, or the answer of `stat`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entry {
     pub name: String,
     /// Full path of the entry itself (for a symlink: the link, not its target).
@@ -40,6 +42,7 @@ pub struct Entry {
 
 /// `GET ls?path=`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing {
     /// The canonical path of the directory listed.
     pub path: String,
@@ -48,6 +51,7 @@ pub struct Listing {
 
 /// `GET read?path=`: a text file for the editor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TextFile {
     pub path: String,
     pub content: String,
@@ -58,6 +62,7 @@ pub struct TextFile {
 /// `PUT write`. With `expected_mtime`, the write is refused with 409 `conflict` when the file's
 /// modification time is no longer that value (someone changed it since it was opened).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteRequest {
     pub path: String,
     pub content: String,
@@ -70,6 +75,7 @@ pub type EntryResponse = Entry;
 
 /// `POST mkdir`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MkdirRequest {
     pub path: String,
 }
@@ -77,6 +83,7 @@ pub struct MkdirRequest {
 /// `POST rename`: rename or move within one server. Refused with 409 `exists` when `new_path`
 /// exists, unless `overwrite`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameRequest {
     pub old_path: String,
     pub new_path: String,
@@ -86,12 +93,14 @@ pub struct RenameRequest {
 
 /// `POST chmod`. `mode` is the permission bits, as a number (`420`) or an octal string (`"0644"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChmodRequest {
     pub path: String,
     pub mode: Mode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Mode {
     Bits(u32),
@@ -100,18 +109,21 @@ pub enum Mode {
 
 /// `POST download-zip {"paths"}`: several files and folders in one ZIP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZipRequest {
     pub paths: Vec<String>,
 }
 
 /// `POST upload?path=<dir>` answers with the files written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub files: Vec<Entry>,
 }
 
 /// `DELETE delete?path=` answers with what was removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteResponse {
     pub path: String,
     pub files: u64,
@@ -123,6 +135,7 @@ pub struct DeleteResponse {
 /// under its own name; otherwise `target_path` is the new name. An existing file is never replaced
 /// unless `overwrite`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CopyRequest {
     pub source_path: String,
     pub target_server_id: i32,
@@ -136,6 +149,7 @@ pub struct CopyRequest {
 /// refused with a normal HTTP error before the stream starts. Closing the request cancels the copy
 /// and removes the partial file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CopyEvent {
     /// Sent when the copy starts: totals, from a walk of the source.

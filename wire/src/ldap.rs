@@ -7,6 +7,7 @@ use crate::users::Role;
 
 /// `GET /api/admin/ldap`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapStatus {
     /// Whether `ldap_url` is set (the settings may still be wrong: see `last_error`).
     pub configured: bool,
@@ -23,6 +24,7 @@ pub struct LdapStatus {
 
 /// The most recent failure to use the directory (from the audit log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapLastError {
     /// RFC 3339.
     pub at: String,
@@ -35,6 +37,7 @@ pub struct LdapLastError {
 /// tried; with a username (and no password) the entry and its groups are looked up; with both,
 /// the password is checked too. Nothing is created or changed either way.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapTestRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -43,6 +46,7 @@ pub struct LdapTestRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapTestResult {
     /// Every step passed (and the account, when one was asked for, would be let in).
     pub ok: bool,
@@ -54,6 +58,7 @@ pub struct LdapTestResult {
 /// One step: `settings`, `connect`, `service_bind`, `user_search`, `groups`, `user_bind`,
 /// `mapping`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapTestStep {
     pub name: String,
     pub ok: bool,
@@ -64,6 +69,7 @@ pub struct LdapTestStep {
 
 /// What a sign-in of the tested account would produce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LdapTestAccount {
     pub dn: String,
     /// The stable id the account is linked by.

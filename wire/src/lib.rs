@@ -11,13 +11,16 @@ pub mod monitor;
 pub mod oidc;
 pub mod recordings;
 pub mod servers;
+pub mod snippets;
 pub mod terminal;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 
 /// Every error response body: `{"error": "<human message>", "code": "<snake_case_code>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub code: String,
@@ -25,6 +28,7 @@ pub struct ErrorBody {
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Whether a server answered the monitor's probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
     /// Never probed yet, or not failed often enough to call it offline.
@@ -34,6 +35,7 @@ impl ServerState {
 /// One server's state. Timestamps are RFC 3339; everything but `server_id` and `state` is null
 /// for a server the monitor has not probed yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerStatus {
     pub server_id: i32,
     pub state: ServerState,

@@ -7,6 +7,7 @@ use crate::ldap::LdapTestStep;
 
 /// `GET /api/admin/oidc`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OidcStatus {
     /// Whether issuer, client id and redirect URL are all set and valid.
     pub configured: bool,
@@ -23,6 +24,7 @@ pub struct OidcStatus {
 
 /// `POST /api/admin/oidc/test`: steps `settings`, `discovery`, `jwks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OidcTestResult {
     pub ok: bool,
     /// Same shape as the LDAP test's steps.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a recording stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordingState {
     /// The session is live; the cast is being written.
@@ -35,6 +36,7 @@ impl RecordingState {
 
 /// Someone who joined the session by link or watched it, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordingParticipant {
     pub username: String,
     /// `ro`, `rw` or `watch` (an admin or auditor watching without a link).
@@ -47,6 +49,7 @@ pub struct RecordingParticipant {
 
 /// One recording's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordingView {
     pub id: String,
     /// The terminal session it recorded.
@@ -77,6 +80,7 @@ pub struct RecordingView {
 
 /// `GET /api/recordings?server_id=&user=&since=&until=&limit=&offset=`, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordingList {
     pub recordings: Vec<RecordingView>,
     /// How many match the filters (for paging).

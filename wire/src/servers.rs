@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     #[default]
@@ -22,6 +23,7 @@ impl AuthMethod {
 /// `POST /api/servers` and `PUT /api/servers/{id}`. On update, an absent `password`,
 /// `private_key` or `passphrase` keeps the stored one, so a form never has to echo secrets back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerRequest {
     pub name: String,
     pub hostname: String,
@@ -63,6 +65,7 @@ fn default_port() -> u16 {
 /// A registered server as responses show it. `has_password` / `has_private_key` say whether a
 /// credential is stored without revealing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerView {
     pub id: i32,
     pub name: String,
@@ -93,6 +96,7 @@ pub struct ServerView {
 
 /// `GET /api/servers/{id}/host-key` (admins): the pinned key and any key awaiting approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostKeyView {
     pub server_id: i32,
     /// `tofu` or `strict`: how a first key becomes trusted on this gateway.
@@ -102,6 +106,7 @@ pub struct HostKeyView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostKey {
     /// `SHA256:…`
     pub fingerprint: String,
@@ -113,6 +118,7 @@ pub struct HostKey {
 
 /// `POST /api/servers/{id}/host-key/approve`: the fingerprint the admin saw and approves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproveHostKey {
     pub fingerprint: String,
 }
@@ -121,6 +127,7 @@ pub struct ApproveHostKey {
 /// last), tried in order until one fails. Hops after a failure are listed with `ok: false` and no
 /// `ms`, so the answer always names every hop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestReport {
     pub ok: bool,
     pub hops: Vec<HopResult>,
@@ -129,6 +136,7 @@ pub struct TestReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HopResult {
     pub server_id: i32,
     pub name: String,
@@ -148,6 +156,7 @@ pub struct HopResult {
 /// `POST /api/servers/import` (admins): servers read from another tool's configuration. Imported
 /// servers carry no credential; an admin adds one in the server form afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportRequest {
     /// What `config` is: [`ImportRequest::OPENSSH_CONFIG`]; anything else is refused with
     /// `unsupported_format`.
@@ -173,6 +182,7 @@ impl ImportRequest {
 /// The answer to an import (or to its dry run, where `id` and `jump_via_id` are provisional: they
 /// show the links but are not kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportResponse {
     /// In the order they were created: every jump host before the servers behind it.
     pub created: Vec<ImportedServer>,
@@ -181,6 +191,7 @@ pub struct ImportResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportedServer {
     pub id: i32,
     pub name: String,
@@ -191,6 +202,7 @@ pub struct ImportedServer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedHost {
     pub name: String,
     pub reason: String,
@@ -201,6 +213,7 @@ pub struct SkippedHost {
 /// `POST /api/servers/known-hosts` (admins): pin registered servers' host keys from an OpenSSH
 /// `known_hosts` file. `replace` overwrites pins that differ; `dry_run` reports and writes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnownHostsImportRequest {
     pub known_hosts: String,
     #[serde(default)]
@@ -211,6 +224,7 @@ pub struct KnownHostsImportRequest {
 
 /// What an import did (or, on a dry run, would do) with every registered server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnownHostsImportReport {
     pub pinned: Vec<KnownHostsPinned>,
     pub unchanged: Vec<KnownHostsUnchanged>,
@@ -223,6 +237,7 @@ pub struct KnownHostsImportReport {
 
 /// A server whose pin was set (or replaced) from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnownHostsPinned {
     pub server_id: i32,
     pub name: String,
@@ -237,6 +252,7 @@ pub struct KnownHostsPinned {
 
 /// A server already pinned to a key the file lists for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnownHostsUnchanged {
     pub server_id: i32,
     pub name: String,
@@ -246,6 +262,7 @@ pub struct KnownHostsUnchanged {
 /// the key involved is `@revoked` ([`Self::REVOKED`]), or its pin changed while importing
 /// ([`Self::CHANGED_DURING_IMPORT`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnownHostsConflict {
     pub server_id: i32,
     pub name: String,

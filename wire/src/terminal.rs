@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Text frames the server sends. The first frame of every terminal socket is `Session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     Session {
@@ -46,6 +47,7 @@ pub enum ServerFrame {
 
 /// Text frames the client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Resize {
@@ -74,6 +76,7 @@ pub const ACK_EVERY: u64 = FLOW_WINDOW / 4;
 
 /// `GET /api/terminal/sessions`: one of the caller's live terminal sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub session_id: String,
     pub server_id: i32,
@@ -89,6 +92,7 @@ pub struct SessionView {
 /// `GET /api/terminal/limits`: the gateway's live-session settings, so a client can explain a
 /// refusal (a failed WebSocket upgrade shows a browser no status) or a timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Most live sessions per user, detached ones included (0: no limit).
     pub max_sessions_per_user: u64,
@@ -102,6 +106,7 @@ pub struct Limits {
 
 /// `POST /api/terminal/share/{session_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareRequest {
     /// `"ro"` or `"rw"`.
     pub mode: String,
@@ -112,6 +117,7 @@ pub struct ShareRequest {
 
 /// `POST /api/terminal/share/{session_id}` answer. The token is shown only here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareCreated {
     pub id: String,
     pub token: String,
@@ -124,6 +130,7 @@ pub struct ShareCreated {
 
 /// One active share link of a session (never its token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareView {
     pub id: String,
     pub mode: String,
@@ -133,6 +140,7 @@ pub struct ShareView {
 
 /// Someone watching or typing into a session that is not theirs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParticipantView {
     pub id: String,
     pub username: String,
@@ -143,6 +151,7 @@ pub struct ParticipantView {
 
 /// `GET /api/terminal/share/{session_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sharing {
     pub shares: Vec<ShareView>,
     pub participants: Vec<ParticipantView>,

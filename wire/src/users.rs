@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do. `auditor` reads recordings and the audit log but opens no server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -33,6 +34,7 @@ impl Role {
 
 /// A user as every API response shows it (never a password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: i32,
     pub username: String,
@@ -56,6 +58,7 @@ pub struct UserView {
 
 /// `POST /api/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     pub username: String,
     pub password: String,
@@ -70,6 +73,7 @@ pub struct CreateUserRequest {
 
 /// `PUT /api/users/{id}`: every field optional; absent fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,

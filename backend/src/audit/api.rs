@@ -19,9 +19,11 @@ use serde_json::json;
 use wire::audit::{AuditEntry, AuditPage};
 use wire::users::Role;
 
-use super::Actor;
+use std::collections::HashMap;
+
+use super::{Actor, Event};
 use crate::auth::CurrentUser;
-use crate::db::audit_entry;
+use crate::db::{audit_entry, recording};
 use crate::error::extract::Query;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -45,9 +47,11 @@ struct Filters {
     /// An action, exactly, or a prefix ending in `.` (e.g. `files.`).
     action: Option<String>,
     server_id: Option<i32>,
+    /// `success`, `failure` or `denied`.
+    outcome: Option<String>,
     since: Option<String>,
     until: Option<String>,
-    /// Text searched in the username, action, client IP and details.
+    /// Text searched in the username, action, target, client IP and details.
     q: Option<String>,
     limit: Option<u64>,
     offset: Option<u64>,
@@ -94,6 +98,14 @@ fn condition(f: &Filters) -> ApiResult<Condition> {
     if let Some(id) = f.server_id {
         cond = cond.add(audit_entry::Column::ServerId.eq(id));
     }
+    if let Some(outcome) = f.outcome.as_deref().filter(|o| !o.is_empty()) {
+        if !["success", "failure", "denied"].contains(&outcome) {
+            return Err(ApiError::Validation(format!(
+                "outcome must be success, failure or denied, not {outcome:?}"
+            )));
+        }
+        cond = cond.add(audit_entry::Column::Outcome.eq(outcome));
+    }
     if let Some(since) = &f.since {
         cond = cond.add(audit_entry::Column::At.gte(dates::parse_bound("since", since, false)?));
     }
@@ -109,6 +121,7 @@ fn condition(f: &Filters) -> ApiResult<Condition> {
             Condition::any()
                 .add(Expr::col(audit_entry::Column::Username).like(like()))
                 .add(Expr::col(audit_entry::Column::Action).like(like()))
+                .add(Expr::col(audit_entry::Column::Target).like(like()))
                 .add(Expr::col(audit_entry::Column::ClientIp).like(like()))
                 .add(Expr::col(audit_entry::Column::Details).like(like())),
         );
@@ -125,10 +138,58 @@ fn view(row: audit_entry::Model) -> AuditEntry {
         action: row.action,
         server_id: row.server_id,
         client_ip: row.client_ip,
+        target: row.target,
+        outcome: row.outcome,
         details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+        recording_id: None,
     }
 }
 
+/// Links the page's terminal events to their sessions' recordings, in one query.
+async fn link_recordings(db: &DatabaseConnection, entries: &mut [AuditEntry]) -> Result<(), DbErr> {
+    let sessions: Vec<String> = entries
+        .iter()
+        .filter(|e| e.action.starts_with("terminal."))
+        .filter_map(|e| e.target.clone())
+        .collect();
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let found: HashMap<String, String> = recording::Entity::find()
+        .filter(recording::Column::SessionId.is_in(sessions))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.session_id, r.id))
+        .collect();
+    for entry in entries.iter_mut() {
+        if entry.action.starts_with("terminal.") {
+            entry.recording_id = entry.target.as_ref().and_then(|t| found.get(t).cloned());
+        }
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/audit",
+    tag = "audit",
+    operation_id = "audit_list",
+    params(
+        ("user" = Option<String>, Query, description = "A username, exactly"),
+        ("action" = Option<String>, Query, description = "An action, exactly, or a prefix ending in `.` (`files.`)"),
+        ("server_id" = Option<i32>, Query, description = "Only this server's"),
+        ("outcome" = Option<String>, Query, description = "`success`, `failure` or `denied`"),
+        ("since" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`)"),
+        ("until" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`, that whole day)"),
+        ("q" = Option<String>, Query, description = "Text searched in username, action, target, client IP and details (at most 200 characters)"),
+        ("limit" = Option<u64>, Query, description = "Page size (at most 1000)"),
+        ("offset" = Option<u64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "Matching rows, newest first", body = wire::audit::AuditPage),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -140,13 +201,13 @@ async fn list(
     let rows = query
         .order_by_desc(audit_entry::Column::Id)
         .limit(f.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
-        .offset(f.offset.unwrap_or(0))
+        // SQL binds offsets as i64: a larger one would abort the request (found by schemathesis).
+        .offset(f.offset.unwrap_or(0).min(i64::MAX as u64))
         .all(&state.db)
         .await?;
-    Ok(Json(AuditPage {
-        entries: rows.into_iter().map(view).collect(),
-        total,
-    }))
+    let mut entries: Vec<AuditEntry> = rows.into_iter().map(view).collect();
+    link_recordings(&state.db, &mut entries).await?;
+    Ok(Json(AuditPage { entries, total }))
 }
 
 #[derive(Clone, Copy)]
@@ -155,6 +216,25 @@ enum Format {
     Jsonl,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/audit/export",
+    tag = "audit",
+    operation_id = "audit_export",
+    params(
+        ("user" = Option<String>, Query, description = "A username, exactly"),
+        ("action" = Option<String>, Query, description = "An action, exactly, or a prefix ending in `.` (`files.`)"),
+        ("server_id" = Option<i32>, Query, description = "Only this server's"),
+        ("outcome" = Option<String>, Query, description = "`success`, `failure` or `denied`"),
+        ("since" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`)"),
+        ("until" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`, that whole day)"),
+        ("q" = Option<String>, Query, description = "Text searched in username, action, target, client IP and details (at most 200 characters)"),
+        ("format" = Option<String>, Query, description = "`jsonl` (default) or `csv`"),
+    ),
+    responses(
+        (status = 200, description = "Every matching row, streamed: JSON Lines (one `AuditEntry` a line) or CSV", body = String, content_type = "application/x-ndjson"),
+    )
+)]
 async fn export(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -172,22 +252,18 @@ async fn export(
     };
     let cond = condition(&f)?;
     let details = json!({"format": f.format.as_deref().unwrap_or("jsonl"), "user": f.user,
-        "action": f.action, "server_id": f.server_id, "since": f.since, "until": f.until, "q": f.q});
-    super::record(
-        &state.db,
-        &Actor::from(&*user),
-        "audit.export",
-        None,
-        details,
-    )
-    .await;
+        "action": f.action, "server_id": f.server_id, "outcome": f.outcome, "since": f.since, "until": f.until, "q": f.q});
+    let event = Event::new("audit.export").details(details);
+    super::record(&state.db, &Actor::from(&*user), event).await;
 
     let (content_type, name) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "gatehouse-audit.csv"),
         Format::Jsonl => ("application/x-ndjson", "gatehouse-audit.jsonl"),
     };
     let head = match format {
-        Format::Csv => "id,at,user_id,username,action,server_id,client_ip,details\n".to_owned(),
+        Format::Csv => {
+            "id,at,user_id,username,action,server_id,client_ip,target,outcome,details\n".to_owned()
+        }
         Format::Jsonl => String::new(),
     };
     // Oldest first, page by page after the last id sent: stable while new rows arrive.
@@ -254,6 +330,8 @@ fn line(format: Format, row: audit_entry::Model) -> String {
                 row.action,
                 row.server_id.map(|v| v.to_string()).unwrap_or_default(),
                 row.client_ip.unwrap_or_default(),
+                row.target.unwrap_or_default(),
+                row.outcome.unwrap_or_default(),
                 row.details,
             ];
             let mut s = fields

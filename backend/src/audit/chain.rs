@@ -47,19 +47,25 @@ fn key() -> Result<&'static [u8; 32], DbErr> {
         .ok_or_else(|| DbErr::Custom("the audit chain key was not initialised".into()))
 }
 
-/// What a row's hash covers, in a fixed order with lengths, so no two rows encode alike.
-#[allow(clippy::too_many_arguments)]
-pub fn row_hash(
-    key: &[u8; 32],
-    at: &DateTime<Utc>,
-    user_id: Option<i32>,
-    username: Option<&str>,
-    action: &str,
-    server_id: Option<i32>,
-    client_ip: Option<&str>,
-    details: &str,
-    prev_hash: Option<&str>,
-) -> String {
+/// What a row's hash covers. `outcome` and `target` arrived with version 2 of the encoding:
+/// rows written before them (outcome `None`) keep the version-1 encoding, and clearing a newer
+/// row's outcome changes its version tag, so its hash no longer matches.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    pub at: &'a DateTime<Utc>,
+    pub user_id: Option<i32>,
+    pub username: Option<&'a str>,
+    pub action: &'a str,
+    pub server_id: Option<i32>,
+    pub client_ip: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub details: &'a str,
+    pub prev_hash: Option<&'a str>,
+}
+
+/// HMAC over the row's fields in a fixed order with lengths, so no two rows encode alike.
+pub fn row_hash(key: &[u8; 32], c: &Content) -> String {
     let mut h = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     let mut field = |value: Option<&str>| {
@@ -73,30 +79,46 @@ pub fn row_hash(
         }
         h.update(b"\n");
     };
-    let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
-    field(Some("gatehouse-audit-v1"));
+    let at = c.at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let v2 = c.outcome.is_some();
+    field(Some(if v2 {
+        "gatehouse-audit-v2"
+    } else {
+        "gatehouse-audit-v1"
+    }));
     field(Some(&at));
-    field(user_id.map(|id| id.to_string()).as_deref());
-    field(username);
-    field(Some(action));
-    field(server_id.map(|id| id.to_string()).as_deref());
-    field(client_ip);
-    field(Some(details));
-    field(prev_hash);
+    field(c.user_id.map(|id| id.to_string()).as_deref());
+    field(c.username);
+    field(Some(c.action));
+    field(c.server_id.map(|id| id.to_string()).as_deref());
+    field(c.client_ip);
+    if v2 {
+        field(c.target);
+        field(c.outcome);
+    } else if c.target.is_some() {
+        // A target added later to a version-1 row must not go unnoticed.
+        field(c.target);
+    }
+    field(Some(c.details));
+    field(c.prev_hash);
     hex::encode(h.finalize().into_bytes())
 }
 
 fn hash_of(key: &[u8; 32], row: &audit_entry::Model) -> String {
     row_hash(
         key,
-        &row.at,
-        row.user_id,
-        row.username.as_deref(),
-        &row.action,
-        row.server_id,
-        row.client_ip.as_deref(),
-        &row.details,
-        row.prev_hash.as_deref(),
+        &Content {
+            at: &row.at,
+            user_id: row.user_id,
+            username: row.username.as_deref(),
+            action: &row.action,
+            server_id: row.server_id,
+            client_ip: row.client_ip.as_deref(),
+            target: row.target.as_deref(),
+            outcome: row.outcome.as_deref(),
+            details: &row.details,
+            prev_hash: row.prev_hash.as_deref(),
+        },
     )
 }
 
@@ -107,6 +129,8 @@ pub struct NewRow {
     pub action: String,
     pub server_id: Option<i32>,
     pub client_ip: Option<String>,
+    pub target: Option<String>,
+    pub outcome: String,
     pub details: String,
 }
 
@@ -128,8 +152,8 @@ async fn exclusive(
     Ok((guard, txn))
 }
 
-/// Appends one row, linked to the last one.
-pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
+/// Appends one row, linked to the last one, and returns its id.
+pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<i32, DbErr> {
     let (_guard, txn) = exclusive(db).await?;
     let prev = match audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
@@ -150,22 +174,28 @@ pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
         .unwrap_or_else(Utc::now);
     let hash = row_hash(
         key()?,
-        &at,
-        row.user_id,
-        row.username.as_deref(),
-        &row.action,
-        row.server_id,
-        row.client_ip.as_deref(),
-        &row.details,
-        prev.as_deref(),
+        &Content {
+            at: &at,
+            user_id: row.user_id,
+            username: row.username.as_deref(),
+            action: &row.action,
+            server_id: row.server_id,
+            client_ip: row.client_ip.as_deref(),
+            target: row.target.as_deref(),
+            outcome: Some(&row.outcome),
+            details: &row.details,
+            prev_hash: prev.as_deref(),
+        },
     );
-    audit_entry::ActiveModel {
+    let inserted = audit_entry::ActiveModel {
         at: Set(at),
         user_id: Set(row.user_id),
         username: Set(row.username),
         action: Set(row.action),
         server_id: Set(row.server_id),
         client_ip: Set(row.client_ip),
+        target: Set(row.target),
+        outcome: Set(Some(row.outcome)),
         details: Set(row.details),
         prev_hash: Set(prev),
         hash: Set(Some(hash)),
@@ -173,7 +203,8 @@ pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<(), DbErr> {
     }
     .insert(&txn)
     .await?;
-    txn.commit().await
+    txn.commit().await?;
+    Ok(inserted.id)
 }
 
 /// What `verify` found.
@@ -328,126 +359,108 @@ mod tests {
 
     const K: [u8; 32] = [7; 32];
 
-    fn hash(key: &[u8; 32], user: Option<&str>, action: &str, details: &str) -> String {
-        let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-        row_hash(
-            key,
-            &at,
-            Some(1),
-            user,
-            action,
-            Some(2),
-            Some("ip"),
-            details,
-            Some("p"),
-        )
+    fn base(at: &DateTime<Utc>) -> Content<'_> {
+        Content {
+            at,
+            user_id: Some(1),
+            username: Some("a"),
+            action: "x",
+            server_id: Some(2),
+            client_ip: Some("ip"),
+            target: Some("/etc"),
+            outcome: Some("success"),
+            details: "{}",
+            prev_hash: Some("p"),
+        }
     }
 
     #[test]
     fn the_key_changes_the_hash() {
-        assert_ne!(
-            hash(&K, Some("a"), "x", "{}"),
-            hash(&[8; 32], Some("a"), "x", "{}")
-        );
+        let at = Utc::now();
+        assert_ne!(row_hash(&K, &base(&at)), row_hash(&[8; 32], &base(&at)));
     }
 
     #[test]
     fn every_field_and_the_link_change_the_hash() {
         let at = Utc::now();
-        let base = row_hash(
-            &K,
-            &at,
-            Some(1),
-            Some("a"),
-            "x",
-            Some(2),
-            Some("ip"),
-            "{}",
-            Some("p"),
-        );
+        let later = at + chrono::Duration::microseconds(1);
+        let b = base(&at);
+        let original = row_hash(&K, &b);
         let variants = [
-            row_hash(
-                &K,
-                &at,
-                Some(2),
-                Some("a"),
-                "x",
-                Some(2),
-                Some("ip"),
-                "{}",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("b"),
-                "x",
-                Some(2),
-                Some("ip"),
-                "{}",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("a"),
-                "y",
-                Some(2),
-                Some("ip"),
-                "{}",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("a"),
-                "x",
-                None,
-                Some("ip"),
-                "{}",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("a"),
-                "x",
-                Some(2),
-                None,
-                "{}",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("a"),
-                "x",
-                Some(2),
-                Some("ip"),
-                "{ }",
-                Some("p"),
-            ),
-            row_hash(
-                &K,
-                &at,
-                Some(1),
-                Some("a"),
-                "x",
-                Some(2),
-                Some("ip"),
-                "{}",
-                None,
-            ),
+            Content { at: &later, ..b },
+            Content {
+                user_id: Some(3),
+                ..b
+            },
+            Content {
+                username: Some("b"),
+                ..b
+            },
+            Content { action: "y", ..b },
+            Content {
+                server_id: None,
+                ..b
+            },
+            Content {
+                client_ip: None,
+                ..b
+            },
+            Content { target: None, ..b },
+            Content {
+                target: Some("/etd"),
+                ..b
+            },
+            Content {
+                outcome: Some("failure"),
+                ..b
+            },
+            // Clearing the outcome falls back to the version-1 encoding: still a different hash.
+            Content { outcome: None, ..b },
+            Content {
+                details: "{ }",
+                ..b
+            },
+            Content {
+                prev_hash: None,
+                ..b
+            },
         ];
         for v in variants {
-            assert_ne!(v, base);
+            assert_ne!(row_hash(&K, &v), original, "{v:?}");
         }
         // Lengths keep field boundaries apart: moving a character across fields changes it.
-        assert_ne!(hash(&K, Some("ab"), "c", ""), hash(&K, Some("a"), "bc", ""));
+        let moved = Content {
+            username: Some("ab"),
+            action: "c",
+            ..b
+        };
+        let kept = Content {
+            username: Some("a"),
+            action: "bc",
+            ..b
+        };
+        assert_ne!(row_hash(&K, &moved), row_hash(&K, &kept));
+    }
+
+    #[test]
+    fn version_one_rows_keep_their_encoding() {
+        // A row written before outcome and target existed hashes as it did then, and a target
+        // added to it afterwards is caught. The pinned value is the version-1 encoding computed
+        // independently (Python's hmac over the documented field framing).
+        let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let old = Content {
+            target: None,
+            outcome: None,
+            ..base(&at)
+        };
+        let with_stray_target = Content {
+            target: Some("x"),
+            ..old
+        };
+        assert_ne!(row_hash(&K, &old), row_hash(&K, &with_stray_target));
+        assert_eq!(
+            row_hash(&K, &old),
+            "8873fd94a5d66994ab65e747dd5a5852a7e50b2abb5c8622b79805b52f90d69f"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{chain, record, Actor};
+use super::{chain, record, Actor, Event};
 use crate::state::AppState;
 
 pub async fn run(state: AppState) {
@@ -28,7 +28,12 @@ pub async fn run(state: AppState) {
             Ok(0) => {}
             Ok(removed) => {
                 let details = json!({"rows": removed, "older_than_days": days});
-                record(&state.db, &Actor::default(), "audit.prune", None, details).await;
+                record(
+                    &state.db,
+                    &Actor::default(),
+                    Event::new("audit.prune").details(details),
+                )
+                .await;
             }
             Err(e) => tracing::warn!(error = %e, "audit retention round failed"),
         }

@@ -15,7 +15,7 @@ use wire::users::Role;
 
 use super::api_keys::{self, Scope};
 use super::CurrentUser;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::db::api_key;
 use crate::error::extract::{Json, Path};
 use crate::error::{ApiError, ApiResult};
@@ -47,6 +47,15 @@ fn view(m: &api_key::Model) -> ApiKeyView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/api-keys",
+    tag = "api-keys",
+    operation_id = "api_keys_list",
+    responses(
+        (status = 200, description = "The caller's API keys (never the keys themselves)", body = Vec<wire::auth::ApiKeyView>),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -59,6 +68,16 @@ async fn list(
     Ok(axum::Json(keys.iter().map(view).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/api-keys",
+    tag = "api-keys",
+    operation_id = "api_keys_create",
+    request_body = wire::auth::CreateApiKey,
+    responses(
+        (status = 201, description = "The key, shown this once", body = wire::auth::ApiKeyCreated),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -127,9 +146,7 @@ async fn create(
     audit::record(
         &state.db,
         &Actor::from(&*user),
-        "auth.api_key_create",
-        None,
-        details,
+        Event::new("auth.api_key_create").details(details),
     )
     .await;
     Ok((
@@ -141,6 +158,16 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/auth/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "api_keys_revoke",
+    params(("id" = i32, Path, description = "The key")),
+    responses(
+        (status = 204, description = "Revoked"),
+    )
+)]
 async fn revoke(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -158,9 +185,7 @@ async fn revoke(
     audit::record(
         &state.db,
         &Actor::from(&*user),
-        "auth.api_key_revoke",
-        None,
-        details,
+        Event::new("auth.api_key_revoke").details(details),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

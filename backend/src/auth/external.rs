@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use wire::users::Role;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::db::{identity, user};
 use crate::error::ApiError;
 use crate::users::service::find_by_username;
@@ -114,7 +114,12 @@ pub async fn sign_in(
         "subject": account.subject,
         "role": account.role.as_str(),
     });
-    audit::record(db, &actor, "user.create_external", None, details).await;
+    audit::record(
+        db,
+        &actor,
+        Event::new("user.create_external").details(details),
+    )
+    .await;
     Ok(user)
 }
 

@@ -12,7 +12,7 @@ use wire::auth::ChangePasswordRequest;
 use wire::users::UserView;
 
 use super::{sessions, Authenticated};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::password::{hash_password, verify_password, DUMMY_HASH};
 use crate::error::extract::Json;
 use crate::error::{ApiError, ApiResult};
@@ -27,18 +27,20 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/change-password", post(change_password))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    responses(
+        (status = 204, description = "Signed out: the session ends and the cookie is cleared"),
+    )
+)]
 async fn logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {
     if let Some(id) = auth.session_id {
         sessions::end(&state.db, id).await?;
     }
-    audit::record(
-        &state.db,
-        &Actor::from(&auth),
-        "auth.logout",
-        None,
-        json!({}),
-    )
-    .await;
+    audit::record(&state.db, &Actor::from(&auth), Event::new("auth.logout")).await;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -47,12 +49,32 @@ async fn logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    operation_id = "me",
+    responses(
+        (status = 200, description = "The signed-in account", body = wire::users::UserView),
+    )
+)]
 async fn me(State(state): State<AppState>, auth: Authenticated) -> axum::Json<UserView> {
     let mut view = users::user_view(&auth.user);
     view.must_enroll_totp = super::totp::must_enroll(&state.config, &auth.user);
     axum::Json(view)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/change-password",
+    tag = "auth",
+    operation_id = "change_password",
+    request_body = wire::auth::ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; the account's other sessions end"),
+        (status = 401, description = "The current password is wrong (`invalid_credentials`)", body = wire::ErrorBody),
+    )
+)]
 async fn change_password(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -69,9 +91,7 @@ async fn change_password(
         audit::record(
             &state.db,
             &Actor::from(&auth),
-            "auth.password_change_failed",
-            None,
-            json!({}),
+            Event::new("auth.password_change_failed").outcome(Outcome::Failure),
         )
         .await;
         return Err(ApiError::InvalidCredentials);
@@ -94,9 +114,7 @@ async fn change_password(
     audit::record(
         &state.db,
         &Actor::from(&auth),
-        "auth.password_change",
-        None,
-        json!({"other_sessions_ended": ended}),
+        Event::new("auth.password_change").details(json!({"other_sessions_ended": ended})),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -16,7 +16,7 @@ use wire::auth::{LoginRequest, LoginResponse};
 
 use super::throttle::Locked;
 use super::{ldap, sessions, totp, SESSION_COOKIE};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::password::{verify_password, DUMMY_HASH};
 use crate::db::user;
 use crate::error::extract::Json;
@@ -53,7 +53,14 @@ pub async fn start_session(
         client_ip,
     };
     let details = json!({"session_id": session.id, "method": method});
-    audit::record(&state.db, &actor, "auth.login", None, details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("auth.login")
+            .target(&user.username)
+            .details(details),
+    )
+    .await;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -68,6 +75,19 @@ pub async fn start_session(
     Ok((headers, body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = wire::auth::LoginRequest,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in: a session cookie is set; `token` works as a bearer token for the same session", body = wire::auth::LoginResponse),
+        (status = 401, description = "Invalid credentials, or the second factor is missing or wrong (`totp_required`, `invalid_totp`)", body = wire::ErrorBody),
+        (status = 429, description = "Too many failed attempts for this account or address (`too_many_attempts`)", body = wire::ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -88,7 +108,14 @@ pub async fn login(
         };
         let details =
             json!({"locked": locked.by, "retry_after_secs": locked.retry_after.as_secs()});
-        audit::record(&state.db, &actor, "auth.login_throttled", None, details).await;
+        audit::record(
+            &state.db,
+            &actor,
+            Event::new("auth.login_throttled")
+                .outcome(Outcome::Denied)
+                .details(details),
+        )
+        .await;
         return Ok(too_many_attempts(locked));
     }
 
@@ -172,7 +199,15 @@ async fn failed(
         client_ip: Some(ip.to_owned()),
     };
     let details = json!({"locked": locked.map(|l| l.by)});
-    audit::record(&state.db, &actor, action, None, details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new(action)
+            .outcome(Outcome::Failure)
+            .target(tried)
+            .details(details),
+    )
+    .await;
     ApiError::InvalidCredentials
 }
 

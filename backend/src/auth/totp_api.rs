@@ -17,7 +17,7 @@ use wire::auth::{RecoveryCodes, TotpCode, TotpSetup, TotpStatus};
 
 use super::totp::{self, new_recovery_codes};
 use super::{sessions, AdminUser, Authenticated};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::error::extract::{Json, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -70,14 +70,23 @@ async fn confirm(
     audit::record(
         &state.db,
         &Actor::from(auth),
-        "auth.totp_failed",
-        None,
-        details,
+        Event::new("auth.totp_failed")
+            .outcome(Outcome::Failure)
+            .details(details),
     )
     .await;
     Err(totp::invalid())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/totp",
+    tag = "totp",
+    operation_id = "totp_status",
+    responses(
+        (status = 200, description = "The caller's second factor", body = wire::auth::TotpStatus),
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -95,6 +104,16 @@ async fn status(
 }
 
 /// A new secret, stored sealed but not in force until `enable` confirms a code from it.
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/setup",
+    tag = "totp",
+    operation_id = "totp_setup",
+    responses(
+        (status = 200, description = "A new secret, shown once; in force after `enable`", body = wire::auth::TotpSetup),
+        (status = 409, description = "Already enabled", body = wire::ErrorBody),
+    )
+)]
 async fn setup(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -125,6 +144,18 @@ async fn setup(
 }
 
 /// Confirms the pending secret with a code from it; answers the recovery codes (shown once).
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/enable",
+    tag = "totp",
+    operation_id = "totp_enable",
+    request_body = wire::auth::TotpCode,
+    responses(
+        (status = 201, description = "Enabled; the recovery codes, shown once", body = wire::auth::RecoveryCodes),
+        (status = 401, description = "Wrong code (`invalid_totp`)", body = wire::ErrorBody),
+        (status = 409, description = "Nothing to enable, or already enabled", body = wire::ErrorBody),
+    )
+)]
 async fn enable(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -145,9 +176,9 @@ async fn enable(
         audit::record(
             &state.db,
             &Actor::from(&auth),
-            "auth.totp_failed",
-            None,
-            details,
+            Event::new("auth.totp_failed")
+                .outcome(Outcome::Failure)
+                .details(details),
         )
         .await;
         return Err(totp::invalid());
@@ -165,14 +196,24 @@ async fn enable(
     audit::record(
         &state.db,
         &Actor::from(&auth),
-        "auth.totp_enabled",
-        None,
-        json!({}),
+        Event::new("auth.totp_enabled"),
     )
     .await;
     Ok((StatusCode::CREATED, axum::Json(RecoveryCodes { codes })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/disable",
+    tag = "totp",
+    operation_id = "totp_disable",
+    request_body = wire::auth::TotpCode,
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "Wrong code (`invalid_totp`)", body = wire::ErrorBody),
+        (status = 409, description = "Not enabled, or the policy requires it", body = wire::ErrorBody),
+    )
+)]
 async fn disable(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -194,14 +235,23 @@ async fn disable(
     audit::record(
         &state.db,
         &Actor::from(&auth),
-        "auth.totp_disabled",
-        None,
-        json!({}),
+        Event::new("auth.totp_disabled"),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/recovery-codes",
+    tag = "totp",
+    operation_id = "totp_recovery_codes",
+    request_body = wire::auth::TotpCode,
+    responses(
+        (status = 200, description = "New recovery codes (the old ones stop working), shown once", body = wire::auth::RecoveryCodes),
+        (status = 401, description = "Wrong code (`invalid_totp`)", body = wire::ErrorBody),
+    )
+)]
 async fn renew_codes(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -214,19 +264,22 @@ async fn renew_codes(
     confirm(&state, &auth, &req.code, "recovery_codes").await?;
     let codes = new_recovery_codes(&state.db, auth.user.id).await?;
     let actor = Actor::from(&auth);
-    audit::record(
-        &state.db,
-        &actor,
-        "auth.recovery_codes_renewed",
-        None,
-        json!({}),
-    )
-    .await;
+    audit::record(&state.db, &actor, Event::new("auth.recovery_codes_renewed")).await;
     Ok(axum::Json(RecoveryCodes { codes }))
 }
 
 /// An admin turns a user's second factor off (a lost phone); the user's sessions end, and if the
 /// policy requires one they must enrol again at their next sign-in.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}/totp",
+    tag = "users",
+    operation_id = "user_totp_reset",
+    params(("id" = i32, Path, description = "The user")),
+    responses(
+        (status = 204, description = "The user's second factor is off; their sessions end"),
+    )
+)]
 async fn reset(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -240,9 +293,7 @@ async fn reset(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "auth.totp_reset",
-        None,
-        details,
+        Event::new("auth.totp_reset").details(details),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -11,6 +11,10 @@ pub struct Model {
     pub action: String,
     pub server_id: Option<i32>,
     pub client_ip: Option<String>,
+    /// What was acted on: a path, a session, a user, a recording.
+    pub target: Option<String>,
+    /// `success`, `failure` or `denied` (`None` on rows written before the column existed).
+    pub outcome: Option<String>,
     /// JSON object with action-specific details (never a secret).
     pub details: String,
     /// The previous chained row's `hash` (`None` for the first one, and for rows written before

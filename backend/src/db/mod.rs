@@ -11,7 +11,10 @@ pub mod recovery_code;
 pub mod server;
 pub mod server_status;
 pub mod session;
+pub mod snippet;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;
 
 use std::time::Duration;
 
@@ -32,6 +35,15 @@ pub enum DbSetupError {
 
 /// Opens the configured database and brings its schema up to date.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError> {
+    let db = open(config).await?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(DbSetupError::Migrate)?;
+    Ok(db)
+}
+
+/// Opens the configured database as it is (no migration).
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbSetupError> {
     let url = match &config.database_url {
         Some(url) => url.expose().clone(),
         None => {
@@ -65,9 +77,6 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbSetupError
                 .map_err(DbSetupError::Connect)?;
         }
     }
-    Migrator::up(&db, None)
-        .await
-        .map_err(DbSetupError::Migrate)?;
     Ok(db)
 }
 

@@ -14,7 +14,7 @@ use wire::files::codes;
 use super::policy::{self, check_shape, split_parent, Roots};
 use super::pool::Pooled;
 use super::sftp::Sftp;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{Authenticated, CurrentUser};
 use crate::db::server;
 use crate::error::extract::Path;
@@ -162,15 +162,32 @@ impl Files {
     pub async fn audit(&self, op: &str, details: Value) {
         crate::metrics::sftp_operation(op);
         let mut details = details;
+        // The target is the path acted on: `path`, or the copy's destination on the receiving
+        // server, or the source of a rename or copy; a ZIP of several names its paths.
+        let key = match op {
+            "copy_to" => "to",
+            _ if details.get("path").is_some() => "path",
+            _ => "from",
+        };
+        let target = match details.get(key).or_else(|| details.get("paths")) {
+            Some(Value::String(path)) => path.clone(),
+            Some(Value::Array(paths)) => paths
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
         if let Value::Object(map) = &mut details {
             map.insert("server".into(), json!(self.server.name));
         }
         audit::record(
             &self.state.db,
             &self.actor,
-            &format!("files.{op}"),
-            Some(self.server.id),
-            details,
+            Event::new(format!("files.{op}"))
+                .server(Some(self.server.id))
+                .target(target)
+                .details(details),
         )
         .await;
     }

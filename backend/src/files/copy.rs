@@ -30,6 +30,18 @@ use crate::state::AppState;
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/copy-to",
+    tag = "files",
+    operation_id = "files_copy_to",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::CopyRequest,
+    responses(
+        (status = 200, description = "Progress as JSON Lines, one `CopyEvent` a line, ending with `done` or `error`", body = wire::files::CopyEvent, content_type = "application/x-ndjson"),
+        (status = 409, description = "The target exists (`exists`)", body = wire::ErrorBody),
+    )
+)]
 pub async fn copy_to(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -30,6 +30,23 @@ pub struct DownloadQuery {
     inline: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{server_id}/download",
+    tag = "files",
+    operation_id = "files_download",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "Absolute, or relative to the login directory (default: the login directory)"),
+        ("inline" = Option<String>, Query, description = "Any value: `Content-Disposition: inline` for previews"),
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=…`)"),
+    ),
+    responses(
+        (status = 200, description = "The file, streamed", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 416, description = "The range does not fit the file", body = wire::ErrorBody),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -40,6 +40,21 @@ fn too_large(path: &str, limit: u64) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{server_id}/read",
+    tag = "files",
+    operation_id = "files_read",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "Absolute, or relative to the login directory (default: the login directory)"),
+    ),
+    responses(
+        (status = 200, description = "A text file for the editor", body = wire::files::TextFile),
+        (status = 413, description = "Larger than the editor's limit (`too_large`)", body = wire::ErrorBody),
+        (status = 415, description = "Not text (`binary`)", body = wire::ErrorBody),
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -91,6 +106,19 @@ pub async fn read(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/files/{server_id}/write",
+    tag = "files",
+    operation_id = "files_write",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::WriteRequest,
+    responses(
+        (status = 200, description = "Written (through a temporary file and a rename)", body = wire::files::Entry),
+        (status = 409, description = "Changed since `expected_mtime` (`conflict`)", body = wire::ErrorBody),
+        (status = 413, description = "Larger than the editor's limit (`too_large`)", body = wire::ErrorBody),
+    )
+)]
 pub async fn write(
     State(state): State<AppState>,
     user: CurrentUser,

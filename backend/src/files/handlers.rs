@@ -97,6 +97,19 @@ pub fn exists(path: &str) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{server_id}/ls",
+    tag = "files",
+    operation_id = "files_ls",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "Absolute, or relative to the login directory (default: the login directory)"),
+    ),
+    responses(
+        (status = 200, description = "The directory's entries (symlinks as such)", body = wire::files::Listing),
+    )
+)]
 async fn ls(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -141,6 +154,19 @@ async fn ls(
 
 /// `stat` reports the entry itself: a symlink as a symlink. `/`, `.` and the like (no final
 /// name) are resolved as a whole.
+#[utoipa::path(
+    get,
+    path = "/api/files/{server_id}/stat",
+    tag = "files",
+    operation_id = "files_stat",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "Absolute, or relative to the login directory (default: the login directory)"),
+    ),
+    responses(
+        (status = 200, description = "The entry", body = wire::files::Entry),
+    )
+)]
 async fn stat(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -164,6 +190,18 @@ async fn stat(
     Ok(JsonResponse(entry))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/mkdir",
+    tag = "files",
+    operation_id = "files_mkdir",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::MkdirRequest,
+    responses(
+        (status = 201, description = "Created", body = wire::files::Entry),
+        (status = 409, description = "It exists (`exists`)", body = wire::ErrorBody),
+    )
+)]
 async fn mkdir(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -183,6 +221,18 @@ async fn mkdir(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/rename",
+    tag = "files",
+    operation_id = "files_rename",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::RenameRequest,
+    responses(
+        (status = 200, description = "The entry under its new name", body = wire::files::Entry),
+        (status = 409, description = "The new name exists (`exists`)", body = wire::ErrorBody),
+    )
+)]
 async fn rename(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -212,6 +262,19 @@ async fn rename(
     Ok(JsonResponse(entry_at(&files, &to.path).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/files/{server_id}/delete",
+    tag = "files",
+    operation_id = "files_delete",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "Absolute, or relative to the login directory (default: the login directory)"),
+    ),
+    responses(
+        (status = 200, description = "Removed (recursively)", body = wire::files::DeleteResponse),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -263,6 +326,17 @@ pub fn parse_mode(mode: &Mode) -> ApiResult<u32> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/chmod",
+    tag = "files",
+    operation_id = "files_chmod",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::ChmodRequest,
+    responses(
+        (status = 200, description = "The entry with its new mode", body = wire::files::Entry),
+    )
+)]
 async fn chmod(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -25,3 +25,23 @@ mod zip;
 
 pub use handlers::routes;
 pub use pool::SftpPool;
+
+/// The files routes' part of the OpenAPI document (`crate::openapi`): the handlers live in this
+/// folder's private modules.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::ls,
+    handlers::stat,
+    editor::read,
+    editor::write,
+    download::download,
+    zip::download_get,
+    zip::download_post,
+    upload::upload,
+    handlers::mkdir,
+    handlers::rename,
+    handlers::remove,
+    handlers::chmod,
+    copy::copy_to,
+))]
+pub struct FilesApi;

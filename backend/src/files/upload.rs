@@ -39,6 +39,22 @@ pub struct UploadQuery {
     overwrite: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/upload",
+    tag = "files",
+    operation_id = "files_upload",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Option<String>, Query, description = "The directory to upload into"),
+        ("overwrite" = Option<bool>, Query, description = "Replace existing files"),
+    ),
+    request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The files written", body = wire::files::UploadResponse),
+        (status = 409, description = "A file exists and `overwrite` is not set (`exists`)", body = wire::ErrorBody),
+    )
+)]
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,

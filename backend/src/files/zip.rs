@@ -40,6 +40,19 @@ const OUT_QUEUE: usize = 4;
 const MAX_ZIPS: usize = 32;
 static ZIPS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_ZIPS);
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{server_id}/download-zip",
+    tag = "files",
+    operation_id = "files_download_zip",
+    params(
+        ("server_id" = i32, Path, description = "The server"),
+        ("path" = Vec<String>, Query, description = "One or more files or folders (repeat `path`)"),
+    ),
+    responses(
+        (status = 200, description = "A streamed ZIP", body = Vec<u8>, content_type = "application/zip"),
+    )
+)]
 pub async fn download_get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -53,6 +66,17 @@ pub async fn download_get(
     archive(state, &user, server_id, paths).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/files/{server_id}/download-zip",
+    tag = "files",
+    operation_id = "files_download_zip_post",
+    params(("server_id" = i32, Path, description = "The server")),
+    request_body = wire::files::ZipRequest,
+    responses(
+        (status = 200, description = "A streamed ZIP", body = Vec<u8>, content_type = "application/zip"),
+    )
+)]
 pub async fn download_post(
     State(state): State<AppState>,
     user: CurrentUser,

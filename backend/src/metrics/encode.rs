@@ -126,6 +126,27 @@ pub fn render(state: &AppState) -> String {
         load(&r.login_throttled),
     );
 
+    let name = "gatehouse_webhook_deliveries_total";
+    header(
+        &mut out,
+        name,
+        "counter",
+        "Webhook delivery attempts by outcome: delivered, failed with a retry scheduled, failed for good.",
+    );
+    line(
+        &mut out,
+        name,
+        "outcome=\"success\"",
+        load(&r.webhook_success),
+    );
+    line(&mut out, name, "outcome=\"retry\"", load(&r.webhook_retry));
+    line(
+        &mut out,
+        name,
+        "outcome=\"failure\"",
+        load(&r.webhook_failure),
+    );
+
     let name = "gatehouse_http_request_duration_seconds";
     header(
         &mut out,

@@ -31,6 +31,16 @@ fn scrape_token(state: &AppState, headers: &HeaderMap) -> bool {
     !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    operation_id = "metrics",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format; for admins, admin-scoped API keys or the configured `metrics_token`", body = String, content_type = "text/plain"),
+    )
+)]
 async fn scrape(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -36,6 +36,9 @@ pub struct Registry {
     pub login_success: AtomicU64,
     pub login_failure: AtomicU64,
     pub login_throttled: AtomicU64,
+    pub webhook_success: AtomicU64,
+    pub webhook_failure: AtomicU64,
+    pub webhook_retry: AtomicU64,
     pub sftp_ops: Mutex<BTreeMap<String, u64>>,
     pub http: Mutex<BTreeMap<HttpKey, HistogramCells>>,
 }
@@ -48,6 +51,9 @@ static REGISTRY: Registry = Registry {
     login_success: AtomicU64::new(0),
     login_failure: AtomicU64::new(0),
     login_throttled: AtomicU64::new(0),
+    webhook_success: AtomicU64::new(0),
+    webhook_failure: AtomicU64::new(0),
+    webhook_retry: AtomicU64::new(0),
     sftp_ops: Mutex::new(BTreeMap::new()),
     http: Mutex::new(BTreeMap::new()),
 };
@@ -98,6 +104,27 @@ pub fn audit_action(action: &str) {
         "auth.login_failed" | "auth.totp_failed" => &REGISTRY.login_failure,
         "auth.login_throttled" => &REGISTRY.login_throttled,
         _ => return,
+    };
+    add(counter, 1);
+}
+
+/// How one webhook delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// The receiver answered 2xx.
+    Success,
+    /// It failed and a retry is scheduled.
+    Retry,
+    /// It failed and no more attempts will be made.
+    Failure,
+}
+
+/// One webhook delivery attempt.
+pub fn webhook_delivery(outcome: WebhookOutcome) {
+    let counter = match outcome {
+        WebhookOutcome::Success => &REGISTRY.webhook_success,
+        WebhookOutcome::Retry => &REGISTRY.webhook_retry,
+        WebhookOutcome::Failure => &REGISTRY.webhook_failure,
     };
     add(counter, 1);
 }

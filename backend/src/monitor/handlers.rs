@@ -16,6 +16,15 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/servers/status", get(list))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/servers/status",
+    tag = "servers",
+    operation_id = "servers_status",
+    responses(
+        (status = 200, description = "The monitor's state of the servers the caller may see", body = Vec<wire::monitor::ServerStatus>),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -8,9 +8,8 @@
 //! A holder that cannot renew stops probing at once, well before its lease could expire.
 //!
 //! A change of state (`unknown`/`online`/`offline`) is written to the audit log as
-//! `server.online` / `server.offline` and sent on [`MonitorHandle::subscribe`]'s broadcast
-//! channel as a [`MonitorEvent`]; that channel is where webhooks pick the events up. Only the
-//! leader sends them, so each transition is announced once across replicas.
+//! `server.online` / `server.offline`, which also queues the `server_online` / `server_offline`
+//! webhooks. Only the leader probes, so each transition is announced once across replicas.
 
 pub mod handlers;
 mod lease;
@@ -26,12 +25,11 @@ use futures::StreamExt;
 use sea_orm::{DbErr, EntityTrait};
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::broadcast;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 use wire::monitor::ServerState;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::db::server;
 use crate::state::AppState;
 use lease::Lease;
@@ -47,7 +45,7 @@ const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How long one lease statement may take before the attempt counts as failed.
 const LEASE_DEADLINE: Duration = Duration::from_secs(5);
 
-/// A server changed state. Serialised as the webhook payload's data.
+/// A server changed state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MonitorEvent {
     pub server_id: i32,
@@ -72,20 +70,16 @@ impl MonitorEvent {
     }
 }
 
-/// The monitor as the rest of the gateway sees it: this replica's role and the event channel.
+/// The monitor as the rest of the gateway sees it: this replica's role.
 #[derive(Clone)]
 pub struct MonitorHandle {
     leader: Arc<AtomicBool>,
-    events: broadcast::Sender<MonitorEvent>,
 }
 
 impl MonitorHandle {
     pub fn new() -> MonitorHandle {
-        // A subscriber that falls this far behind misses events (and is told so by `Lagged`).
-        let (events, _) = broadcast::channel(256);
         MonitorHandle {
             leader: Arc::new(AtomicBool::new(false)),
-            events,
         }
     }
 
@@ -101,12 +95,6 @@ impl MonitorHandle {
         } else {
             "follower"
         }
-    }
-
-    /// Every state change this replica announces from now on.
-    #[allow(dead_code)] // the webhooks feature subscribes
-    pub fn subscribe(&self) -> broadcast::Receiver<MonitorEvent> {
-        self.events.subscribe()
     }
 }
 
@@ -225,7 +213,7 @@ async fn round(state: &AppState) {
         .await;
 }
 
-/// Audits a transition and sends it to subscribers.
+/// Audits a transition (which queues its webhooks).
 async fn announce(state: &AppState, server: &server::Model, t: Transition) {
     let event = MonitorEvent {
         server_id: server.id,
@@ -250,18 +238,17 @@ async fn announce(state: &AppState, server: &server::Model, t: Transition) {
     audit::record(
         &state.db,
         &Actor::default(),
-        event.action(),
-        Some(server.id),
-        json!({
-            "name": event.server_name,
-            "from": event.from,
-            "to": event.to,
-            "error_code": event.error_code,
-            "error": event.error,
-            "failures": event.failures,
-        }),
+        Event::new(event.action())
+            .server(Some(server.id))
+            .target(&event.server_name)
+            .details(json!({
+                "name": event.server_name,
+                "from": event.from,
+                "to": event.to,
+                "error_code": event.error_code,
+                "error": event.error,
+                "failures": event.failures,
+            })),
     )
     .await;
-    // Nobody may be listening yet; that is fine.
-    let _ = state.monitor.events.send(event);
 }

@@ -16,7 +16,7 @@ use wire::recordings::{RecordingList, RecordingState, RecordingView};
 use wire::users::Role;
 
 use super::{cast_path, dir, store};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::extract::{Path, Query};
 use crate::error::{ApiError, ApiResult};
@@ -56,6 +56,23 @@ fn scope(state: &AppState, user: &CurrentUser) -> ApiResult<Option<i32>> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/recordings",
+    tag = "recordings",
+    operation_id = "recordings_list",
+    params(
+        ("server_id" = Option<i32>, Query, description = "Only this server's"),
+        ("user" = Option<String>, Query, description = "Only this username's"),
+        ("since" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`)"),
+        ("until" = Option<String>, Query, description = "RFC 3339, or a date (`YYYY-MM-DD`, that whole day)"),
+        ("limit" = Option<u64>, Query, description = "Page size"),
+        ("offset" = Option<u64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "Recordings the caller may see, newest first", body = wire::recordings::RecordingList),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -77,7 +94,9 @@ async fn list(
             .transpose()?,
     };
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let (rows, total) = store::list(&state.db, &filter, limit, q.offset.unwrap_or(0)).await?;
+    // SQL binds offsets as i64: a larger one would abort the request (found by schemathesis).
+    let offset = q.offset.unwrap_or(0).min(i64::MAX as u64);
+    let (rows, total) = store::list(&state.db, &filter, limit, offset).await?;
     Ok(Json(RecordingList {
         recordings: rows.iter().map(store::view).collect(),
         total,
@@ -93,6 +112,16 @@ async fn visible(state: &AppState, user: &CurrentUser, id: &str) -> ApiResult<st
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/recordings/{id}",
+    tag = "recordings",
+    operation_id = "recordings_show",
+    params(("id" = String, Path, description = "The recording")),
+    responses(
+        (status = 200, description = "The recording", body = wire::recordings::RecordingView),
+    )
+)]
 async fn one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -109,6 +138,18 @@ fn in_progress() -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/recordings/{id}/cast",
+    tag = "recordings",
+    operation_id = "recordings_cast",
+    params(("id" = String, Path, description = "The recording")),
+    responses(
+        (status = 200, description = "The asciicast v2 file", body = String, content_type = "application/x-asciicast"),
+        (status = 409, description = "Still recording", body = wire::ErrorBody),
+        (status = 410, description = "The file is gone (`recording_missing`)", body = wire::ErrorBody),
+    )
+)]
 async fn cast(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -133,13 +174,7 @@ async fn cast(
         .await
         .map_err(|e| ApiError::internal("stat recording", e))?
         .len();
-    audit::record(
-        &state.db,
-        &Actor::from(&*user),
-        "recording.view",
-        row.server_id,
-        json!({"recording_id": row.id, "session_id": row.session_id, "owner": row.username}),
-    )
+    audit::record(&state.db, &Actor::from(&*user), Event::new("recording.view").target(&row.id).server(row.server_id).details(json!({"recording_id": row.id, "session_id": row.session_id, "owner": row.username})))
     .await;
     let name = format!(
         "{}-{}.cast",
@@ -157,6 +192,17 @@ async fn cast(
         .map_err(|e| ApiError::internal("cast response", e))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/recordings/{id}",
+    tag = "recordings",
+    operation_id = "recordings_delete",
+    params(("id" = String, Path, description = "The recording")),
+    responses(
+        (status = 204, description = "Deleted, with its file"),
+        (status = 409, description = "Still recording", body = wire::ErrorBody),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -177,14 +223,15 @@ async fn remove(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "recording.delete",
-        row.server_id,
-        json!({
-            "recording_id": row.id,
-            "session_id": row.session_id,
-            "owner": row.username,
-            "size_bytes": row.size_bytes,
-        }),
+        Event::new("recording.delete")
+            .target(&row.id)
+            .server(row.server_id)
+            .details(json!({
+                "recording_id": row.id,
+                "session_id": row.session_id,
+                "owner": row.username,
+                "size_bytes": row.size_bytes,
+            })),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -369,5 +369,15 @@ impl Writer {
             },
         )
         .await;
+        let ready = serde_json::json!({
+            "recording_id": self.plan.id,
+            "title": self.plan.title,
+            "owner": self.plan.owner,
+            "state": state.as_str(),
+            "duration_ms": duration_ms,
+            "size_bytes": self.written,
+            "truncated": self.truncated,
+        });
+        crate::webhooks::publish(&self.db, crate::webhooks::RECORDING_READY, ready).await;
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{cast_path, dir, part_path, store};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::state::AppState;
 
 /// Runs until shutdown: recovery once, then the retention rounds.
@@ -155,16 +155,17 @@ pub async fn enforce(state: &AppState) -> Result<(), sea_orm::DbErr> {
         audit::record(
             &state.db,
             &Actor::default(),
-            "recording.expire",
-            row.server_id,
-            json!({
-                "recording_id": row.id,
-                "session_id": row.session_id,
-                "owner": row.username,
-                "started_at": row.started_at.to_rfc3339(),
-                "size_bytes": size,
-                "reason": reason,
-            }),
+            Event::new("recording.expire")
+                .target(&row.id)
+                .server(row.server_id)
+                .details(json!({
+                    "recording_id": row.id,
+                    "session_id": row.session_id,
+                    "owner": row.username,
+                    "started_at": row.started_at.to_rfc3339(),
+                    "size_bytes": size,
+                    "reason": reason,
+                })),
         )
         .await;
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use wire::servers::{ServerRequest, ServerView};
 
 use super::service;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::extract::{Json, Path};
 use crate::error::ApiResult;
@@ -26,6 +26,15 @@ pub fn routes() -> Router<AppState> {
         .merge(super::import::routes())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/servers",
+    tag = "servers",
+    operation_id = "servers_list",
+    responses(
+        (status = 200, description = "The servers the caller may see (no credential, ever)", body = Vec<wire::servers::ServerView>),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -34,6 +43,16 @@ async fn list(
     Ok(axum::Json(servers.iter().map(service::view).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/servers/{id}",
+    tag = "servers",
+    operation_id = "servers_show",
+    params(("id" = i32, Path, description = "The server")),
+    responses(
+        (status = 200, description = "The server", body = wire::servers::ServerView),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -65,6 +84,17 @@ pub(super) fn audit_details(id: i32, req: &ServerRequest) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/servers",
+    tag = "servers",
+    operation_id = "servers_create",
+    request_body = wire::servers::ServerRequest,
+    responses(
+        (status = 201, description = "Created", body = wire::servers::ServerView),
+        (status = 409, description = "The name is taken", body = wire::ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -76,14 +106,27 @@ async fn create(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "server.create",
-        Some(server.id),
-        details,
+        Event::new("server.create")
+            .target(&server.name)
+            .server(Some(server.id))
+            .details(details),
     )
     .await;
     Ok((StatusCode::CREATED, axum::Json(service::view(&server))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/servers/{id}",
+    tag = "servers",
+    operation_id = "servers_update",
+    params(("id" = i32, Path, description = "The server")),
+    request_body = wire::servers::ServerRequest,
+    responses(
+        (status = 200, description = "Updated", body = wire::servers::ServerView),
+        (status = 409, description = "The name is taken", body = wire::ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -93,11 +136,29 @@ async fn update(
     let details = audit_details(id, &req);
     let server = service::update(&state.db, &state.vault, id, req).await?;
     let actor = Actor::from(&*admin);
-    audit::record(&state.db, &actor, "server.update", Some(id), details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("server.update")
+            .target(&server.name)
+            .server(Some(id))
+            .details(details),
+    )
+    .await;
     terminal::access::sweep(&state, &actor).await;
     Ok(axum::Json(service::view(&server)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/servers/{id}",
+    tag = "servers",
+    operation_id = "servers_delete",
+    params(("id" = i32, Path, description = "The server")),
+    responses(
+        (status = 204, description = "Deleted"),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -106,11 +167,29 @@ async fn remove(
     let server = service::delete(&state.db, id).await?;
     let actor = Actor::from(&*admin);
     let details = json!({"server_id": id, "name": server.name});
-    audit::record(&state.db, &actor, "server.delete", Some(id), details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("server.delete")
+            .target(&server.name)
+            .server(Some(id))
+            .details(details),
+    )
+    .await;
     terminal::access::sweep(&state, &actor).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/servers/{id}/host-key",
+    tag = "servers",
+    operation_id = "servers_host_key_clear",
+    params(("id" = i32, Path, description = "The server")),
+    responses(
+        (status = 204, description = "The pin is removed; the next connection pins the key it sees"),
+    )
+)]
 async fn clear_host_key(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -120,9 +199,9 @@ async fn clear_host_key(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "server.host_key_cleared",
-        Some(id),
-        json!({"server_id": id, "previous_fingerprint": old}),
+        Event::new("server.host_key_cleared")
+            .server(Some(id))
+            .details(json!({"server_id": id, "previous_fingerprint": old})),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
@@ -130,6 +209,16 @@ async fn clear_host_key(
 
 /// `POST /api/servers/{id}/test`: anyone who may use the server may test it; each hop of its
 /// chain is connected and authenticated (no shell), and reported with its timing.
+#[utoipa::path(
+    post,
+    path = "/api/servers/{id}/test",
+    tag = "servers",
+    operation_id = "servers_test",
+    params(("id" = i32, Path, description = "The server")),
+    responses(
+        (status = 200, description = "What connecting (through the jump chain) and signing in did", body = wire::servers::TestReport),
+    )
+)]
 async fn test_connection(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -146,9 +235,9 @@ async fn test_connection(
     audit::record(
         &state.db,
         &actor,
-        "server.test",
-        Some(id),
-        json!({"ok": report.ok, "hops": hops}),
+        Event::new("server.test")
+            .server(Some(id))
+            .details(json!({"ok": report.ok, "hops": hops})),
     )
     .await;
     Ok(axum::Json(report))

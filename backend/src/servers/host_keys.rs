@@ -9,7 +9,7 @@ use serde_json::json;
 use wire::servers::{ApproveHostKey, HostKey, HostKeyView};
 
 use super::service;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::AdminUser;
 use crate::config::HostKeyPolicy;
 use crate::db::server;
@@ -60,6 +60,16 @@ fn view(state: &AppState, m: &server::Model) -> HostKeyView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/servers/{id}/host-key",
+    tag = "servers",
+    operation_id = "servers_host_key_show",
+    params(("id" = i32, Path, description = "The server")),
+    responses(
+        (status = 200, description = "The pinned key and any key awaiting approval", body = wire::servers::HostKeyView),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -71,6 +81,18 @@ async fn show(
 
 /// Pins the held key, provided it is still the one the admin saw: a host that presented a
 /// different key since then must be looked at again.
+#[utoipa::path(
+    post,
+    path = "/api/servers/{id}/host-key/approve",
+    tag = "servers",
+    operation_id = "servers_host_key_approve",
+    params(("id" = i32, Path, description = "The server")),
+    request_body = wire::servers::ApproveHostKey,
+    responses(
+        (status = 200, description = "Pinned", body = wire::servers::HostKeyView),
+        (status = 409, description = "The key awaiting approval is not that one", body = wire::ErrorBody),
+    )
+)]
 async fn approve(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -96,9 +118,9 @@ async fn approve(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "server.host_key_pinned",
-        Some(id),
-        json!({"fingerprint": req.fingerprint, "source": "approved"}),
+        Event::new("server.host_key_pinned")
+            .server(Some(id))
+            .details(json!({"fingerprint": req.fingerprint, "source": "approved"})),
     )
     .await;
     let server = service::get(&state.db, id).await?;

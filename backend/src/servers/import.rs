@@ -19,7 +19,7 @@ use wire::servers::{AuthMethod, ImportRequest, ImportResponse, ImportedServer, S
 use self::plan::{Existing, Link, Plan, PlanError, Planned};
 use super::ssh_config::{Config, ConfigError};
 use super::{handlers, service, validate};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::AdminUser;
 use crate::db::server;
 use crate::error::{ApiError, ApiResult};
@@ -51,6 +51,17 @@ fn body_error(rejection: JsonRejection) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/servers/import",
+    tag = "servers",
+    operation_id = "servers_import",
+    request_body = wire::servers::ImportRequest,
+    responses(
+        (status = 200, description = "What was (or, on a dry run, would be) created", body = wire::servers::ImportResponse),
+        (status = 413, description = "The configuration is too large", body = wire::ErrorBody),
+    )
+)]
 async fn import(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -79,7 +90,15 @@ async fn import(
         let actor = Actor::from(&*admin);
         for (server, body) in &stored {
             let details = handlers::audit_details(server.id, body);
-            audit::record(&state.db, &actor, "server.create", Some(server.id), details).await;
+            audit::record(
+                &state.db,
+                &actor,
+                Event::new("server.create")
+                    .target(&server.name)
+                    .server(Some(server.id))
+                    .details(details),
+            )
+            .await;
         }
         let details = json!({
             "format": req.format,
@@ -88,7 +107,12 @@ async fn import(
             "skipped": plan.skipped.len(),
             "warnings": plan.warnings.len(),
         });
-        audit::record(&state.db, &actor, "server.import", None, details).await;
+        audit::record(
+            &state.db,
+            &actor,
+            Event::new("server.import").details(details),
+        )
+        .await;
     }
     Ok(axum::Json(ImportResponse {
         created: stored

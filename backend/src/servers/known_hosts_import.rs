@@ -19,7 +19,7 @@ use wire::servers::{
 
 use super::known_hosts::{HostKey, HostKeys, KnownHosts, Outcome};
 use super::service;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::AdminUser;
 use crate::db::server;
 use crate::error::{ApiError, ApiResult};
@@ -43,6 +43,17 @@ fn too_large(what: &str) -> ApiError {
     ApiError::coded(StatusCode::PAYLOAD_TOO_LARGE, "too_large", what.to_string())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/servers/known-hosts",
+    tag = "servers",
+    operation_id = "servers_known_hosts_import",
+    request_body = wire::servers::KnownHostsImportRequest,
+    responses(
+        (status = 200, description = "Pins set, unchanged and in conflict", body = wire::servers::KnownHostsImportReport),
+        (status = 413, description = "The file is too large", body = wire::ErrorBody),
+    )
+)]
 async fn import(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -128,9 +139,9 @@ async fn apply(
                     audit::record(
                         db,
                         actor,
-                        "server.host_key_pinned",
-                        Some(server_id),
-                        details,
+                        Event::new("server.host_key_pinned")
+                            .server(Some(server_id))
+                            .details(details),
                     )
                     .await;
                 }
@@ -168,7 +179,12 @@ async fn apply(
             "warnings": report.warnings.len(),
             "replace": req.replace,
         });
-        audit::record(db, actor, "server.known_hosts_import", None, details).await;
+        audit::record(
+            db,
+            actor,
+            Event::new("server.known_hosts_import").details(details),
+        )
+        .await;
     }
     Ok(report)
 }

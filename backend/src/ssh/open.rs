@@ -16,7 +16,7 @@ use super::connect::{connect_timed, login_hop};
 use super::host_key::PresentedKey;
 use super::pool::Lease;
 use super::{trust, SshError, Target, Timeouts};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Config;
 use crate::db::server;
 use crate::servers::service::{self, MAX_CHAIN_DEPTH};
@@ -49,11 +49,13 @@ pub async fn open(
         audit::record(
             &state.db,
             actor,
-            &format!("{purpose}.connect_failed"),
-            Some(server.id),
-            json!({"code": e.code(), "error": e.to_string()}),
+            Event::new(format!("{purpose}.connect_failed"))
+                .server(Some(server.id))
+                .outcome(Outcome::Failure)
+                .details(json!({"code": e.code(), "error": e.to_string()})),
         )
         .await;
+        crate::webhooks::host_key_refused(&state.db, actor, server, purpose, e).await;
     }
     result
 }

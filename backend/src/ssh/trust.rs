@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::host_key::{PresentedKey, Trust};
 use super::SshError;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::HostKeyPolicy;
 use crate::db::server;
 use crate::servers::service;
@@ -37,9 +37,9 @@ pub async fn pin_if_new(
             audit::record(
                 &state.db,
                 actor,
-                "server.host_key_pinned",
-                Some(hop.id),
-                json!({"fingerprint": key.fingerprint, "source": "first_use"}),
+                Event::new("server.host_key_pinned")
+                    .server(Some(hop.id))
+                    .details(json!({"fingerprint": key.fingerprint, "source": "first_use"})),
             )
             .await;
         }
@@ -84,9 +84,10 @@ pub async fn hold_for_approval(
             audit::record(
                 &state.db,
                 actor,
-                "server.host_key_pending",
-                Some(hop.id),
-                json!({"fingerprint": presented.fingerprint}),
+                Event::new("server.host_key_pending")
+                    .server(Some(hop.id))
+                    .outcome(Outcome::Denied)
+                    .details(json!({"fingerprint": presented.fingerprint})),
             )
             .await;
         }

@@ -14,7 +14,7 @@ use wire::terminal::codes;
 use wire::users::Role;
 
 use super::viewer::{CloseReason, Command};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::db::{server, user};
 use crate::servers::access::account_can_see;
 use crate::state::AppState;
@@ -55,9 +55,10 @@ pub async fn sweep(state: &AppState, actor: &Actor) {
             audit::record(
                 &state.db,
                 actor,
-                "terminal.access_revoked",
-                Some(info.server_id),
-                json!({"session_id": session_id, "owner": info.owner}),
+                Event::new("terminal.access_revoked")
+                    .target(&session_id)
+                    .server(Some(info.server_id))
+                    .details(json!({"session_id": session_id, "owner": info.owner})),
             )
             .await;
             continue;
@@ -73,9 +74,10 @@ pub async fn sweep(state: &AppState, actor: &Actor) {
                 audit::record(
                     &state.db,
                     actor,
-                    "terminal.access_revoked",
-                    Some(info.server_id),
-                    json!({"session_id": session_id, "participant": p.username}),
+                    Event::new("terminal.access_revoked")
+                        .target(&session_id)
+                        .server(Some(info.server_id))
+                        .details(json!({"session_id": session_id, "participant": p.username})),
                 )
                 .await;
             }

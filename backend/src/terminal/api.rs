@@ -31,6 +31,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/terminal/limits", get(limits))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/terminal/limits",
+    tag = "terminal",
+    operation_id = "terminal_limits",
+    responses(
+        (status = 200, description = "The live-session settings", body = wire::terminal::Limits),
+    )
+)]
 async fn limits(State(state): State<AppState>, _user: CurrentUser) -> Json<Limits> {
     let c = &state.config;
     Json(Limits {
@@ -62,6 +71,15 @@ pub fn find_owned(
 }
 
 /// The caller's live sessions on servers they may still use, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/terminal/sessions",
+    tag = "terminal",
+    operation_id = "terminal_sessions_list",
+    responses(
+        (status = 200, description = "The caller's live sessions, detached ones included", body = Vec<wire::terminal::SessionView>),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -92,6 +110,16 @@ async fn list(
 
 /// Ends the session (its shell is closed, an attached socket is told `session_closed`) and
 /// answers once it is gone, so an attach right after finds nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/terminal/sessions/{session_id}",
+    tag = "terminal",
+    operation_id = "terminal_sessions_close",
+    params(("session_id" = String, Path, description = "The live session")),
+    responses(
+        (status = 204, description = "The session is ended"),
+    )
+)]
 async fn close(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -19,7 +19,7 @@ use super::api::{find_owned, session_not_found};
 use super::attachment::{self, Binding, Outcome, Role};
 use super::session;
 use super::viewer::{CloseReason, Command};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::CurrentUser;
 use crate::db::server;
 use crate::error::extract::{Path, Query};
@@ -171,9 +171,10 @@ async fn reattach(
     audit::record(
         &state.db,
         &actor,
-        "terminal.attach",
-        Some(server_id),
-        json!({"session_id": session_id, "offset": query.offset}),
+        Event::new("terminal.attach")
+            .target(&session_id)
+            .server(Some(server_id))
+            .details(json!({"session_id": session_id, "offset": query.offset})),
     )
     .await;
     let binding = Binding {
@@ -199,9 +200,10 @@ async fn bind(
         audit::record(
             &state.db,
             actor,
-            "terminal.detach",
-            Some(server_id),
-            json!({"session_id": session_id}),
+            Event::new("terminal.detach")
+                .target(&session_id)
+                .server(Some(server_id))
+                .details(json!({"session_id": session_id})),
         )
         .await;
     }

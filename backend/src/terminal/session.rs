@@ -15,7 +15,7 @@ use super::hub::{Activity, Hub, Settings};
 use super::input::Input;
 use super::registry::{SessionInfo, Slot};
 use super::viewer::{Attached, Command, HubEnd};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Config;
 use crate::db::server;
 use crate::recordings::{self, Recorder};
@@ -59,9 +59,10 @@ async fn connect_failed(
     audit::record(
         &state.db,
         actor,
-        "terminal.connect_failed",
-        Some(server.id),
-        details,
+        Event::new("terminal.connect_failed")
+            .server(Some(server.id))
+            .outcome(Outcome::Failure)
+            .details(details),
     )
     .await;
 }
@@ -167,13 +168,7 @@ pub async fn start(
         },
         commands.clone(),
     );
-    audit::record(
-        &state.db,
-        actor,
-        "terminal.open",
-        Some(server.id),
-        json!({"session_id": session_id, "cols": cols, "rows": rows, "recorded": recorder.is_some()}),
-    )
+    audit::record(&state.db, actor, Event::new("terminal.open").target(&session_id).server(Some(server.id)).details(json!({"session_id": session_id, "cols": cols, "rows": rows, "recorded": recorder.is_some()})))
     .await;
 
     let (state2, actor2, id, server_id) =
@@ -195,14 +190,15 @@ pub async fn start(
         audit::record(
             &state2.db,
             &actor2,
-            "terminal.close",
-            Some(server_id),
-            json!({
-                "session_id": id,
-                "reason": end.reason(),
-                "exit_code": exit_code,
-                "duration_secs": (Utc::now() - started_at).num_seconds(),
-            }),
+            Event::new("terminal.close")
+                .target(&id)
+                .server(Some(server_id))
+                .details(json!({
+                    "session_id": id,
+                    "reason": end.reason(),
+                    "exit_code": exit_code,
+                    "duration_secs": (Utc::now() - started_at).num_seconds(),
+                })),
         )
         .await;
     });

@@ -16,7 +16,7 @@ use wire::users::Role as UserRole;
 use super::api::session_not_found;
 use super::registry::SessionInfo;
 use super::sharing::Mode;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::CurrentUser;
 use crate::error::extract::{Json as BodyJson, Path};
 use crate::error::{ApiError, ApiResult};
@@ -50,6 +50,17 @@ fn managed(state: &AppState, user: &CurrentUser, session_id: &str) -> ApiResult<
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/terminal/share/{session_id}",
+    tag = "terminal",
+    operation_id = "terminal_share_create",
+    params(("session_id" = String, Path, description = "The caller's live session")),
+    request_body = wire::terminal::ShareRequest,
+    responses(
+        (status = 201, description = "A share link; the token is shown only here", body = wire::terminal::ShareCreated),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -76,14 +87,15 @@ async fn create(
     audit::record(
         &state.db,
         &Actor::from(&*user),
-        "terminal.share",
-        Some(info.server_id),
-        json!({
-            "session_id": session_id,
-            "share_id": share.id,
-            "mode": share.mode,
-            "expires_at": share.expires_at,
-        }),
+        Event::new("terminal.share")
+            .target(&session_id)
+            .server(Some(info.server_id))
+            .details(json!({
+                "session_id": session_id,
+                "share_id": share.id,
+                "mode": share.mode,
+                "expires_at": share.expires_at,
+            })),
     )
     .await;
     let url = format!("/#/join/{token}");
@@ -99,6 +111,16 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/terminal/share/{session_id}",
+    tag = "terminal",
+    operation_id = "terminal_share_list",
+    params(("session_id" = String, Path, description = "The caller's live session")),
+    responses(
+        (status = 200, description = "Active share links and who is connected", body = wire::terminal::Sharing),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -108,6 +130,16 @@ async fn list(
     Ok(Json(state.terminals.sharing().view(&session_id)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/terminal/share/{session_id}",
+    tag = "terminal",
+    operation_id = "terminal_share_revoke",
+    params(("session_id" = String, Path, description = "The caller's live session")),
+    responses(
+        (status = 204, description = "Every link revoked; joiners are disconnected"),
+    )
+)]
 async fn revoke(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -118,14 +150,28 @@ async fn revoke(
     audit::record(
         &state.db,
         &Actor::from(&*user),
-        "terminal.share_revoked",
-        Some(info.server_id),
-        json!({"session_id": session_id, "shares": revoked}),
+        Event::new("terminal.share_revoked")
+            .target(&session_id)
+            .server(Some(info.server_id))
+            .details(json!({"session_id": session_id, "shares": revoked})),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/terminal/share/{session_id}/participants/{participant_id}",
+    tag = "terminal",
+    operation_id = "terminal_share_kick",
+    params(
+        ("session_id" = String, Path, description = "The caller's live session"),
+        ("participant_id" = String, Path, description = "The joiner"),
+    ),
+    responses(
+        (status = 204, description = "The joiner is disconnected"),
+    )
+)]
 async fn kick(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -140,14 +186,15 @@ async fn kick(
     audit::record(
         &state.db,
         &Actor::from(&*user),
-        "terminal.kick",
-        Some(info.server_id),
-        json!({
-            "session_id": session_id,
-            "participant_id": participant.id,
-            "username": participant.username,
-            "user_id": participant.user_id,
-        }),
+        Event::new("terminal.kick")
+            .target(&session_id)
+            .server(Some(info.server_id))
+            .details(json!({
+                "session_id": session_id,
+                "participant_id": participant.id,
+                "username": participant.username,
+                "user_id": participant.user_id,
+            })),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

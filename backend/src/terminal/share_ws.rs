@@ -28,7 +28,7 @@ use super::handler::{fail, upgrade, usable_server, Upgrade};
 use super::registry::SessionInfo;
 use super::sharing::{Mode, Participant};
 use super::viewer::Command;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::CurrentUser;
 use crate::error::extract::Path;
 use crate::error::{ApiError, ApiResult};
@@ -154,9 +154,10 @@ async fn run(
     audit::record(
         &state.db,
         &actor,
-        "terminal.join",
-        Some(info.server_id),
-        details,
+        Event::new("terminal.join")
+            .target(&session_id)
+            .server(Some(info.server_id))
+            .details(details),
     )
     .await;
     let binding = Binding {
@@ -183,13 +184,14 @@ async fn run(
     audit::record(
         &state.db,
         &actor,
-        "terminal.leave",
-        Some(info.server_id),
-        json!({
-            "session_id": session_id,
-            "participant_id": participant.id,
-            "bytes_typed": participant.typed.load(Ordering::Relaxed),
-        }),
+        Event::new("terminal.leave")
+            .target(&session_id)
+            .server(Some(info.server_id))
+            .details(json!({
+                "session_id": session_id,
+                "participant_id": participant.id,
+                "bytes_typed": participant.typed.load(Ordering::Relaxed),
+            })),
     )
     .await;
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use wire::users::{CreateUserRequest, UpdateUserRequest, UserView};
 
 use super::service;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::AdminUser;
 use crate::error::extract::{Json, Path};
 use crate::error::ApiResult;
@@ -21,6 +21,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/{id}", get(show).put(update).delete(remove))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    operation_id = "users_list",
+    responses(
+        (status = 200, description = "Every account", body = Vec<wire::users::UserView>),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -29,6 +38,17 @@ async fn list(
     Ok(axum::Json(users.iter().map(service::user_view).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "users",
+    operation_id = "users_create",
+    request_body = wire::users::CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = wire::users::UserView),
+        (status = 409, description = "The username is taken", body = wire::ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -38,14 +58,24 @@ async fn create(
     audit::record(
         &state.db,
         &Actor::from(&*admin),
-        "user.create",
-        None,
-        json!({"user_id": user.id, "username": user.username, "role": user.role}),
+        Event::new("user.create")
+            .target(&user.username)
+            .details(json!({"user_id": user.id, "username": user.username, "role": user.role})),
     )
     .await;
     Ok((StatusCode::CREATED, axum::Json(service::user_view(&user))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "users_show",
+    params(("id" = i32, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The account", body = wire::users::UserView),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -56,6 +86,17 @@ async fn show(
     )))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "users_update",
+    params(("id" = i32, Path, description = "The user")),
+    request_body = wire::users::UpdateUserRequest,
+    responses(
+        (status = 200, description = "Updated; live terminals the account may no longer use are closed", body = wire::users::UserView),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -76,11 +117,28 @@ async fn update(
         state.throttle.clear_account(&user.username).await;
     }
     let actor = Actor::from(&*admin);
-    audit::record(&state.db, &actor, "user.update", None, changed).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("user.update")
+            .target(&user.username)
+            .details(changed),
+    )
+    .await;
     terminal::access::sweep(&state, &actor).await;
     Ok(axum::Json(service::user_view(&user)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "users_delete",
+    params(("id" = i32, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Deleted; the account's sessions end"),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -89,7 +147,14 @@ async fn remove(
     let user = service::delete(&state.db, admin.user.id, id).await?;
     let actor = Actor::from(&*admin);
     let details = json!({"user_id": id, "username": user.username});
-    audit::record(&state.db, &actor, "user.delete", None, details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("user.delete")
+            .target(&user.username)
+            .details(details),
+    )
+    .await;
     terminal::access::sweep(&state, &actor).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -200,3 +200,14 @@ pub async fn delete(
     user::Entity::delete_by_id(id).exec(db).await?;
     Ok(current)
 }
+
+/// Makes `user` choose a new password at the next sign-in (after a generated one was set).
+pub async fn require_password_change(
+    db: &DatabaseConnection,
+    user: user::Model,
+) -> Result<user::Model, ApiError> {
+    let mut row: user::ActiveModel = user.into();
+    row.must_change_password = Set(true);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}

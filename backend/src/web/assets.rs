@@ -68,7 +68,9 @@ fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
 }
 
-fn serve(path: &str, headers: &HeaderMap) -> Response {
+/// The embedded file at `path` (relative to the UI root), with the caching headers above; also
+/// serves the API docs' files (`crate::openapi`).
+pub(crate) fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some(asset) = find(path) else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -33,7 +33,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::terminal::share_ws::routes())
         .merge(crate::files::routes(state.clone()))
         .merge(crate::recordings::handlers::routes())
+        .merge(crate::snippets::handlers::routes())
         .merge(crate::audit::api::routes())
+        .merge(crate::openapi::routes())
+        .merge(crate::webhooks::api::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(axum::middleware::from_fn(crate::metrics::http::track))
         // API answers are per-user and may name servers: never let a shared cache keep them.

@@ -4,7 +4,7 @@
 //! separate bundle loaded on the first Play (`player.rs`).
 
 mod filter;
-mod format;
+pub(crate) mod format;
 mod player;
 mod table;
 
@@ -17,6 +17,7 @@ use wire::recordings::{RecordingState, RecordingView};
 
 use crate::api::{self, RecordingFilter};
 use crate::app::{use_session, Session};
+use crate::audit::ReplayRequest;
 use crate::dialog::Dialog;
 use crate::servers::use_servers;
 use filter::FilterBar;
@@ -150,6 +151,20 @@ pub fn RecordingsPanel() -> impl IntoView {
         });
     });
     state.load();
+    // Another view (the audit log) asked for a recording: open it in the player.
+    if let Some(ReplayRequest(wanted)) = use_context::<ReplayRequest>() {
+        if let Some(id) = wanted.get_untracked() {
+            wanted.set(None);
+            spawn_local(async move {
+                match api::recording(&id).await {
+                    Ok(rec) => {
+                        let _ = state.playing.try_set(Some(rec));
+                    }
+                    Err(err) => state.session.fail("Cannot open the recording", &err),
+                }
+            });
+        }
+    }
 
     let poll = set_interval_with_handle(
         move || {

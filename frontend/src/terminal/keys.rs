@@ -1,4 +1,5 @@
-//! The terminal's own shortcuts (Ctrl+Shift+C / V / F); every other key goes to xterm.
+//! The terminal's own shortcuts (Ctrl+Shift+C / V / F, and Ctrl+K / Cmd+K for the snippet
+//! palette); every other key goes to xterm.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,6 +11,24 @@ use super::xterm::{self, Terminal};
 /// Ctrl+Shift+C / V / F: copy, paste, find. Everything else goes to xterm (whose own defaults,
 /// like paste from the context menu, stay intact).
 pub fn handle_key(term: &Terminal, ev: &KeyboardEvent, hooks: Hooks) -> bool {
+    if crate::snippets::is_palette_key(ev) {
+        // Every phase (keydown, keypress, keyup) is kept from xterm, or it would send Ctrl+K
+        // (kill-line) too; the palette sends it when Ctrl+K is pressed there again.
+        if ev.type_() == "keydown" {
+            if let Some(tab) = hooks.tabs.active.try_get_untracked().flatten() {
+                hooks.snippets.open_palette(tab);
+            }
+        }
+        ev.prevent_default();
+        return false;
+    }
+    if hooks.snippets.palette_is_open() {
+        // The palette is open but its search box has not taken the keyboard yet: what is typed
+        // meanwhile is meant for it, never for the shell.
+        crate::snippets::type_ahead(hooks.snippets, ev);
+        ev.prevent_default();
+        return false;
+    }
     if !(ev.ctrl_key() && ev.shift_key()) || ev.alt_key() || ev.meta_key() {
         return true;
     }

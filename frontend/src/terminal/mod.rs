@@ -19,6 +19,7 @@ mod share;
 mod tabs;
 pub mod xterm;
 
+pub use session::{focus, send_input};
 pub use tabs::TerminalTabs;
 
 use leptos::prelude::*;

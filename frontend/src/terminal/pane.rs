@@ -25,6 +25,7 @@ pub fn TerminalPane(tab: Tab) -> impl IntoView {
         tabs,
         toasts,
         find_open,
+        snippets: crate::snippets::use_snippets(),
     };
     let target = session::Target {
         server_id: tab.server_id,

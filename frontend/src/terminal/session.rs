@@ -33,6 +33,8 @@ pub struct Hooks {
     pub toasts: Toasts,
     /// Opens the pane's find bar (Ctrl+Shift+F).
     pub find_open: RwSignal<bool>,
+    /// Opens the snippet palette (Ctrl+K / Cmd+K).
+    pub snippets: crate::snippets::Snippets,
 }
 
 pub struct TerminalSession {
@@ -203,6 +205,16 @@ pub fn with<R>(tab_id: u32, f: impl FnOnce(&TerminalSession) -> R) -> Option<R> 
 
 pub fn for_each(mut f: impl FnMut(&TerminalSession)) {
     SESSIONS.with(|s| s.borrow().values().for_each(&mut f));
+}
+
+/// Sends `bytes` to tab `tab_id`'s session as if typed (a snippet); nothing if it is not open.
+pub fn send_input(tab_id: u32, bytes: &[u8]) {
+    with(tab_id, |s| s.link.send_bytes(bytes));
+}
+
+/// Gives tab `tab_id`'s terminal the keyboard.
+pub fn focus(tab_id: u32) {
+    with(tab_id, |s| s.focus());
 }
 
 /// The user closed tab `tab_id`: end its gateway session (not just detach from it).

@@ -99,7 +99,7 @@ pub fn TerminalTabs() -> impl IntoView {
                         <div class="empty-icon">"⌨"</div>
                         <p>"Open a server from the list to start a terminal."</p>
                         <p class="muted small">
-                            "Ctrl+Shift+C / Ctrl+Shift+V copy and paste · Ctrl+Shift+F searches the scrollback"
+                            "Ctrl+Shift+C / Ctrl+Shift+V copy and paste · Ctrl+Shift+F searches the scrollback · Ctrl+K runs a snippet"
                         </p>
                     </div>
                 </Show>

@@ -163,7 +163,7 @@ async fn auditors_filter_search_and_export_the_log_and_users_cannot() {
     let mut rows = csv.text.lines();
     assert_eq!(
         rows.next(),
-        Some("id,at,user_id,username,action,server_id,client_ip,details")
+        Some("id,at,user_id,username,action,server_id,client_ip,target,outcome,details")
     );
     assert!(rows.count() as u64 >= all.total);
     aud.get("/api/audit/export?format=xml")
@@ -228,4 +228,129 @@ async fn retention_removes_old_rows_and_the_rest_still_verifies() {
     gh.psql("UPDATE audit_anchor SET last_id = 2");
     let (ok, text) = verify(&gh);
     assert!(!ok && text.contains("anchor"), "{text}");
+}
+
+/// The newest row with `action` (as an auditor sees it).
+async fn newest(api: &gatehouse_tests::Api, action: &str) -> AuditEntry {
+    let page: AuditPage = api
+        .get(&format!("/api/audit?action={action}&limit=1"))
+        .await
+        .expect(200)
+        .json();
+    page.entries
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no {action} row"))
+}
+
+#[tokio::test]
+async fn rows_name_their_target_and_outcome_and_terminal_events_link_to_the_recording() {
+    use gatehouse_tests::files::{register, RemoteDir};
+    use gatehouse_tests::Terminal;
+
+    let rig = crate::terminal_sessions::Rig::on(Storage::Postgres, &[]).await;
+    let (gh, admin) = (&rig.gh, &rig.admin);
+
+    gh.api().login_raw("nobody-here", "wrong").await.expect(401);
+    let failed = newest(admin, "auth.login_failed").await;
+    assert_eq!(failed.outcome.as_deref(), Some("failure"), "{failed:?}");
+    assert_eq!(failed.target.as_deref(), Some("nobody-here"), "{failed:?}");
+
+    let login = newest(admin, "auth.login").await;
+    assert_eq!(login.outcome.as_deref(), Some("success"), "{login:?}");
+    assert_eq!(login.target.as_deref(), Some("admin"), "{login:?}");
+
+    // A terminal: open and close name the session, and both link to its recording.
+    let mut term = Terminal::open(admin, rig.server.id).await;
+    let session = term.session_id().to_owned();
+    term.send_line("echo audited-$((6*7))").await;
+    term.read_until(b"audited-42").await;
+    term.send_line("exit").await;
+    term.expect_exit().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let (open, close) = loop {
+        let open = newest(admin, "terminal.open").await;
+        let close = newest(admin, "terminal.close").await;
+        if close.target.as_deref() == Some(session.as_str()) && close.recording_id.is_some() {
+            break (open, close);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{close:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(open.target.as_deref(), Some(session.as_str()), "{open:?}");
+    assert_eq!(open.server_id, Some(rig.server.id));
+    let recordings: wire::recordings::RecordingList =
+        admin.get("/api/recordings").await.expect(200).json();
+    let recording = recordings
+        .recordings
+        .iter()
+        .find(|r| r.session_id == session)
+        .expect("the session's recording");
+    assert_eq!(open.recording_id.as_deref(), Some(recording.id.as_str()));
+    assert_eq!(close.recording_id.as_deref(), Some(recording.id.as_str()));
+
+    // A file operation names its path; searching finds the row by it.
+    let files = register(admin, &rig.sshd, "box", |_| {}).await;
+    let dir = RemoteDir::new();
+    let path = dir.remote("made-for-audit");
+    files.mkdir(&path).await.expect(201);
+    let mkdir = newest(admin, "files.mkdir").await;
+    assert_eq!(mkdir.target.as_deref(), Some(path.as_str()), "{mkdir:?}");
+    assert_eq!(mkdir.outcome.as_deref(), Some("success"));
+    let found: AuditPage = admin
+        .get("/api/audit?q=made-for-audit")
+        .await
+        .expect(200)
+        .json();
+    assert!(found.entries.iter().any(|e| e.id == mkdir.id), "{found:?}");
+
+    // Filtering by outcome; a bad outcome is a 400.
+    let failures: AuditPage = admin
+        .get("/api/audit?outcome=failure")
+        .await
+        .expect(200)
+        .json();
+    assert!(!failures.entries.is_empty());
+    assert!(failures
+        .entries
+        .iter()
+        .all(|e| e.outcome.as_deref() == Some("failure")));
+    let bad = admin.get("/api/audit?outcome=maybe").await.expect(400);
+    assert_eq!(bad.json::<serde_json::Value>()["code"], "validation_failed");
+
+    // The export carries both columns.
+    let csv = admin
+        .get("/api/audit/export?format=csv&action=files.mkdir")
+        .await
+        .expect(200)
+        .text;
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,user_id,username,action,server_id,client_ip,target,outcome,details")
+    );
+    assert!(
+        lines.any(|l| l.contains(&format!(",{path},success,"))),
+        "{csv}"
+    );
+
+    // Outcome and target are covered by the chain: turning a failure into a success is caught.
+    let (ok, text) = verify(gh);
+    assert!(ok, "{text}");
+    gh.psql(&format!(
+        "UPDATE audit_log SET outcome = 'success' WHERE id = {}",
+        failed.id
+    ));
+    let (ok, text) = verify(gh);
+    assert!(!ok, "an edited outcome passed: {text}");
+    assert!(
+        text.contains(&format!("BROKEN at row {}", failed.id)),
+        "{text}"
+    );
+    gh.psql(&format!(
+        "UPDATE audit_log SET outcome = 'failure', target = 'someone-else' WHERE id = {}",
+        failed.id
+    ));
+    let (ok, text) = verify(gh);
+    assert!(!ok, "an edited target passed: {text}");
 }

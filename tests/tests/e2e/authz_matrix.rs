@@ -11,7 +11,6 @@
 //! not exist, so destructive routes destroy nothing), `P` public (anything).
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use gatehouse_tests::terminal::Marker;
 use gatehouse_tests::{workspace_root, Api, Auth, Gatehouse, Sshd, Terminal};
@@ -47,6 +46,22 @@ fn rows(ids: &Ids) -> Vec<Row> {
             "PPPPP",
         ),
         ("GET", "/api/health", "/api/health".into(), "", "PPPPP"),
+        // The OpenAPI document and its docs UI describe the API; they open nothing.
+        (
+            "GET",
+            "/api/openapi.json",
+            "/api/openapi.json".into(),
+            "",
+            "PPPPP",
+        ),
+        ("GET", "/api/docs", "/api/docs".into(), "", "PPPPP"),
+        (
+            "GET",
+            "/api/docs/{file}",
+            "/api/docs/init.js".into(),
+            "",
+            "PPPPP",
+        ),
         ("GET", "/healthz", "/healthz".into(), "", "PPPPP"),
         ("GET", "/readyz", "/readyz".into(), "", "PPPPP"),
         // Prometheus scrapes: admins only.
@@ -482,6 +497,37 @@ fn rows(ids: &Ids) -> Vec<Row> {
             "",
             "UHAAA",
         ),
+        // Snippets: everyone's own plus the shared ones; auditors only read. The id is one that
+        // does not exist, so nothing is changed or destroyed.
+        ("GET", "/api/snippets", "/api/snippets".into(), "", "UAAAA"),
+        (
+            "POST",
+            "/api/snippets",
+            "/api/snippets".into(),
+            "{}",
+            "UAAFA",
+        ),
+        (
+            "GET",
+            "/api/snippets/{id}",
+            "/api/snippets/999999".into(),
+            "",
+            "Uaaaa",
+        ),
+        (
+            "PUT",
+            "/api/snippets/{id}",
+            "/api/snippets/999999".into(),
+            "{}",
+            "UaaFa",
+        ),
+        (
+            "DELETE",
+            "/api/snippets/{id}",
+            "/api/snippets/999999".into(),
+            "",
+            "UaaFa",
+        ),
         // The audit log: admins and auditors.
         ("GET", "/api/audit", "/api/audit".into(), "", "UFFAA"),
         (
@@ -490,6 +536,57 @@ fn rows(ids: &Ids) -> Vec<Row> {
             "/api/audit/export".into(),
             "",
             "UFFAA",
+        ),
+        // Webhooks: admins only (ids that do not exist, so nothing is changed or sent).
+        ("GET", "/api/webhooks", "/api/webhooks".into(), "", "UFFFA"),
+        (
+            "POST",
+            "/api/webhooks",
+            "/api/webhooks".into(),
+            "{}",
+            "UFFFA",
+        ),
+        (
+            "GET",
+            "/api/webhooks/{id}",
+            "/api/webhooks/999999".into(),
+            "",
+            "UFFFa",
+        ),
+        (
+            "PUT",
+            "/api/webhooks/{id}",
+            "/api/webhooks/999999".into(),
+            "{}",
+            "UFFFa",
+        ),
+        (
+            "DELETE",
+            "/api/webhooks/{id}",
+            "/api/webhooks/999999".into(),
+            "",
+            "UFFFa",
+        ),
+        (
+            "POST",
+            "/api/webhooks/{id}/test",
+            "/api/webhooks/999999/test".into(),
+            "",
+            "UFFFa",
+        ),
+        (
+            "GET",
+            "/api/webhooks/{id}/deliveries",
+            "/api/webhooks/999999/deliveries".into(),
+            "",
+            "UFFFa",
+        ),
+        (
+            "POST",
+            "/api/webhooks/{id}/deliveries/{delivery_id}/retry",
+            "/api/webhooks/999999/deliveries/1/retry".into(),
+            "",
+            "UFFFa",
         ),
         // Last: it ends each caller's session.
         (
@@ -508,100 +605,6 @@ struct Ids {
     session: String,
     share: String,
     recording: String,
-}
-
-/// Every `(METHOD, path)` the backend mounts, read from its source.
-fn mounted_routes(src: &Path) -> BTreeSet<(String, String)> {
-    let mut found = BTreeSet::new();
-    let mut files = vec![src.to_path_buf()];
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).expect("read backend/src") {
-                files.push(entry.expect("dir entry").path());
-            }
-            continue;
-        }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).expect("read source");
-        for (route, methods) in route_calls(&text, &path) {
-            for method in methods {
-                found.insert((method, route.clone()));
-            }
-        }
-    }
-    found
-}
-
-/// The `.route(PATH, METHOD(..).METHOD(..))` calls of one file. PATH may be a literal, a
-/// `format!("{base}/x")` with `let base = "...";` in the file, or a `const` of the file.
-fn route_calls(text: &str, file: &Path) -> Vec<(String, Vec<String>)> {
-    let mut calls = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(".route(") {
-        let body = &rest[at + ".route(".len()..];
-        let mut depth = 1;
-        let end = body
-            .char_indices()
-            .find(|(_, c)| {
-                match c {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                depth == 0
-            })
-            .map_or(body.len(), |(i, _)| i);
-        let call = &body[..end];
-        rest = &body[end..];
-        let (first, methods_part) = call.split_once(',').unwrap_or((call, ""));
-        let first = first.trim();
-        let path = if let Some(lit) = quoted(first) {
-            lit
-        } else if let Some(fmt) = first
-            .strip_prefix("&format!(")
-            .and_then(|f| quoted(f.trim_end_matches(')')))
-        {
-            let base = binding(text, "let base = ")
-                .unwrap_or_else(|| panic!("{}: no `let base`", file.display()));
-            fmt.replace("{base}", &base)
-        } else {
-            let name = first.trim_start_matches('&');
-            binding(text, &format!("const {name}: &str = "))
-                .unwrap_or_else(|| panic!("{}: cannot resolve route path {first}", file.display()))
-        };
-        let methods = ["get", "post", "put", "delete", "patch", "any"]
-            .into_iter()
-            .filter(|m| {
-                methods_part.contains(&format!(" {m}("))
-                    || methods_part.contains(&format!(".{m}("))
-                    || methods_part.trim_start().starts_with(&format!("{m}("))
-                    || methods_part.contains(&format!("::{m}("))
-            })
-            .map(|m| {
-                if m == "any" {
-                    "ANY".to_owned()
-                } else {
-                    m.to_uppercase()
-                }
-            })
-            .collect();
-        calls.push((path, methods));
-    }
-    calls
-}
-
-fn quoted(s: &str) -> Option<String> {
-    let s = s.trim();
-    let inner = s.strip_prefix('"')?;
-    Some(inner[..inner.find('"')?].to_owned())
-}
-
-/// The string literal bound by `prefix` (e.g. `let base = `) somewhere in `text`.
-fn binding(text: &str, prefix: &str) -> Option<String> {
-    let at = text.find(prefix)?;
-    quoted(&text[at + prefix.len()..])
 }
 
 /// What the answer means for authorisation.
@@ -691,7 +694,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
     let table = rows(&ids);
 
     // Every mounted route has a row, and every row a mounted route.
-    let mounted = mounted_routes(&workspace_root().join("backend").join("src"));
+    let mounted = gatehouse_tests::routes::mounted(&workspace_root().join("backend").join("src"));
     let listed: BTreeSet<(String, String)> = table
         .iter()
         .map(|(method, route, ..)| {

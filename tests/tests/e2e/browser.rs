@@ -3,7 +3,8 @@
 //! gets the tab back after a reload and after a lost connection; and works with files in the
 //! file manager (upload, edit, save, download, copy, rename, …); and shares a terminal with a
 //! second person in another browser context; and replays a recorded session; and, as an admin,
-//! edits a user (role, groups, password) and checks the sign-in providers.
+//! edits a user (role, groups, password) and checks the sign-in providers; and runs a command
+//! snippet into a terminal from the Ctrl+K palette.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -259,7 +260,7 @@ async fn a_person_replays_a_recorded_session_in_the_browser() {
         "the replay did not show the command's output ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    // Playing it fetched the cast once, and that was audited; the file is the server's.
+    // One session, one recording, reached from the list and from the audit log.
     let list: wire::recordings::RecordingList =
         admin.get("/api/recordings").await.expect(200).json();
     assert_eq!(list.total, 1, "{list:?}");
@@ -353,6 +354,59 @@ async fn an_admin_edits_a_user_and_sees_the_sign_in_providers_unconfigured() {
         gh.api().login_raw("erin", "erin-password-1").await.status,
         401
     );
+    assert!(std::fs::read(&shot)
+        .expect("screenshot")
+        .starts_with(b"\x89PNG"));
+    println!("{stdout}");
+}
+
+#[tokio::test]
+async fn a_person_runs_snippets_into_a_terminal_from_the_command_palette() {
+    let sshd = Sshd::start();
+    let gh = Gatehouse::start().await;
+    let admin = gh.admin().await;
+    admin
+        .create_server(&sshd.password_server("snippet-box"))
+        .await;
+    for body in [
+        serde_json::json!({"name": "Greet someone", "command": "echo \"snippet-{word}-$((6*7))\""}),
+        serde_json::json!({"name": "Confirm me", "command": "echo \"confirmed-$((40+2))\"",
+                           "confirm": true, "shared": true}),
+    ] {
+        admin.post("/api/snippets", &body).await.expect(201);
+    }
+
+    let shot = artifacts_dir().join("snippets.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_script(
+        "snippets.mjs",
+        &[
+            gh.base_url(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
+            "snippet-box".to_owned(),
+            shot.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "running a snippet from the palette failed in the browser ({}):\n{stdout}\n{stderr}\ngateway log:\n{}",
+        out.status,
+        gatehouse_tests::tail(&gh.log(), 4000)
+    );
+    // What the browser did, seen from the API: the snippet made in the dialog is there.
+    let list: Vec<wire::snippets::SnippetView> =
+        admin.get("/api/snippets").await.expect(200).json();
+    let made = list
+        .iter()
+        .find(|s| s.name == "Made in the UI")
+        .expect("the snippet made in the dialog was saved");
+    assert_eq!(made.command, "echo \"ui-{n}-$((3*3))\"");
+    assert!(!made.shared && !made.confirm, "{made:?}");
     assert!(std::fs::read(&shot)
         .expect("screenshot")
         .starts_with(b"\x89PNG"));

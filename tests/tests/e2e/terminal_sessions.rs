@@ -19,8 +19,8 @@ pub struct Rig {
     pub gh: Gatehouse,
     pub admin: Api,
     pub server: ServerView,
-    /// Kept so the sshd lives as long as the rig (and stops after the gateway).
-    _sshd: Sshd,
+    /// The server's sshd; it lives as long as the rig (and stops after the gateway).
+    pub sshd: Sshd,
 }
 
 impl Rig {
@@ -47,7 +47,7 @@ impl Rig {
             gh,
             admin,
             server,
-            _sshd: sshd,
+            sshd,
         }
     }
 }

@@ -15,7 +15,7 @@ use wire::ldap::{
 use super::directory::{self, Step, Trace};
 use super::settings::Settings;
 use super::{groups, last_error, record_error};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event};
 use crate::auth::AdminUser;
 use crate::error::extract::Json;
 use crate::error::ApiResult;
@@ -27,6 +27,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/ldap/test", post(test))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/ldap",
+    tag = "directory",
+    operation_id = "ldap_status",
+    responses(
+        (status = 200, description = "Directory sign-in settings (no password)", body = wire::ldap::LdapStatus),
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -57,6 +66,16 @@ async fn status(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/ldap/test",
+    tag = "directory",
+    operation_id = "ldap_test",
+    request_body = wire::ldap::LdapTestRequest,
+    responses(
+        (status = 200, description = "A dry run of a directory sign-in; nothing is created", body = wire::ldap::LdapTestResult),
+    )
+)]
 async fn test(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -65,7 +84,7 @@ async fn test(
     let actor = Actor::from(&*admin);
     let username = req.username.as_deref().filter(|u| !u.is_empty());
     let details = json!({"username": username, "password_given": req.password.is_some()});
-    audit::record(&state.db, &actor, "ldap.test", None, details).await;
+    audit::record(&state.db, &actor, Event::new("ldap.test").details(details)).await;
 
     let mut trace = Trace::default();
     let started = Instant::now();

@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use super::external::{self, ExternalAccount};
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{audit_entry, user};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -138,7 +138,14 @@ async fn record_error(
         client_ip,
     };
     let details = json!({"code": error.code(), "message": error.to_string()});
-    audit::record(&state.db, &actor, ERROR_ACTION, None, details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new(ERROR_ACTION)
+            .outcome(Outcome::Failure)
+            .details(details),
+    )
+    .await;
 }
 
 /// The most recent directory failure, from the audit log (so every replica sees it).

@@ -22,7 +22,7 @@ use super::pending::{self, Pending};
 use super::provider::{self, short, Provider};
 use super::settings::OidcSettings;
 use super::OidcError;
-use crate::audit::{self, Actor};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::auth::external::{self, ExternalAccount};
 use crate::auth::login::start_session;
 use crate::auth::AdminUser;
@@ -40,6 +40,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/oidc/test", post(test))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/providers",
+    tag = "auth",
+    operation_id = "auth_providers",
+    security(()),
+    responses(
+        (status = 200, description = "How one may sign in here", body = wire::auth::AuthProviders),
+    )
+)]
 async fn providers(State(state): State<AppState>) -> Json<AuthProviders> {
     let oidc = match provider::configured(&state.config) {
         Ok(Some(p)) => Some(OidcProvider {
@@ -54,6 +64,16 @@ async fn providers(State(state): State<AppState>) -> Json<AuthProviders> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/oidc/login",
+    tag = "auth",
+    operation_id = "oidc_login",
+    security(()),
+    responses(
+        (status = 303, description = "To the identity provider (or back to the UI with an error when single sign-on is off)"),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -103,6 +123,21 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/oidc/callback",
+    tag = "auth",
+    operation_id = "oidc_callback",
+    params(
+        ("code" = Option<String>, Query, description = "From the identity provider"),
+        ("state" = Option<String>, Query, description = "From the identity provider"),
+        ("error" = Option<String>, Query, description = "From the identity provider"),
+    ),
+    security(()),
+    responses(
+        (status = 303, description = "Back to the UI: signed in (a session cookie is set), or with an error"),
+    )
+)]
 async fn callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -237,6 +272,15 @@ fn account(provider: &Provider, subject: String, claims: &Map<String, Value>) ->
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/oidc",
+    tag = "directory",
+    operation_id = "oidc_status",
+    responses(
+        (status = 200, description = "Single sign-on settings (no secret)", body = wire::oidc::OidcStatus),
+    )
+)]
 async fn status(State(state): State<AppState>, _admin: AdminUser) -> Json<OidcStatus> {
     let config = &state.config;
     let (settings, error) = match OidcSettings::from_config(config) {
@@ -269,9 +313,18 @@ async fn status(State(state): State<AppState>, _admin: AdminUser) -> Json<OidcSt
 }
 
 /// Fetches discovery and the signing keys now (refreshing the cache), timing each step.
+#[utoipa::path(
+    post,
+    path = "/api/admin/oidc/test",
+    tag = "directory",
+    operation_id = "oidc_test",
+    responses(
+        (status = 200, description = "Discovery and key checks against the provider", body = wire::oidc::OidcTestResult),
+    )
+)]
 async fn test(State(state): State<AppState>, admin: AdminUser) -> Json<OidcTestResult> {
     let actor = Actor::from(&*admin);
-    audit::record(&state.db, &actor, "oidc.test", None, json!({})).await;
+    audit::record(&state.db, &actor, Event::new("oidc.test")).await;
     let mut steps = Vec::new();
     let mut step = |name: &str, started: Instant, outcome: Result<String, String>| {
         let ok = outcome.is_ok();
@@ -344,7 +397,14 @@ async fn fail(
         client_ip: Some(peer.ip().to_string()),
     };
     let details = json!({"code": error.code(), "reason": error.to_string()});
-    audit::record(&state.db, &actor, "auth.oidc_failed", None, details).await;
+    audit::record(
+        &state.db,
+        &actor,
+        Event::new("auth.oidc_failed")
+            .outcome(Outcome::Failure)
+            .details(details),
+    )
+    .await;
     redirect(&format!("/#/login-error/{}", error.code()), headers)
 }
 
