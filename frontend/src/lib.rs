@@ -14,6 +14,7 @@ pub mod auth;
 pub mod dialog;
 pub mod files;
 pub mod lazy;
+pub mod pager;
 pub mod recordings;
 pub mod servers;
 pub mod shell;

@@ -127,6 +127,21 @@ try {
     [await player.elementHandle(), MARKER],
   );
 
+  step = 'page through the audit log';
+  // Every fetch of a cast is audited: 60 more rows make the unfiltered log span pages of 50.
+  await page.evaluate(async (rid) => {
+    for (let i = 0; i < 60; i++) await fetch(`api/recordings/${rid}/cast`);
+  }, id);
+  await page.locator('[data-testid=nav-audit]').click();
+  await page.locator('[data-testid=audit-clear]').click();
+  const pager = page.locator('[data-testid=audit-pager]');
+  await pager.waitFor();
+  if ((await page.locator('[data-testid=audit-row]').count()) !== 50) throw new Error('the first page is not 50 rows');
+  await page.locator('[data-testid=audit-next]').click();
+  await page.waitForFunction((el) => el && /^51–/.test(el.innerText.trim()), await pager.locator('span').elementHandle());
+  const prevEnabled = await page.locator('[data-testid=audit-prev]').isEnabled();
+  if (!prevEnabled) throw new Error('Prev is disabled on the second page');
+
   await pass(browser, `ok: recorded, listed and replayed recording ${id}, also from the audit log; screenshot at ${screenshot}`, problems);
 } catch (err) {
   await fail(browser, page, step, err, problems, failureShot);

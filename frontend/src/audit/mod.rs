@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use wire::audit::AuditEntry;
 
 use crate::app::{use_session, Session};
+use crate::pager::{Page, Pager};
 use crate::servers::use_servers;
 use filter::AuditFilterBar;
 pub use query::AuditFilter;
@@ -103,47 +104,18 @@ pub fn AuditPanel() -> impl IntoView {
             </div>
             <AuditFilterBar state servers=servers.list/>
             <AuditTable state servers=servers.list/>
-            <Pager state/>
+            <Pager test_id="audit" loading=state.loading
+                page=Signal::derive(move || Page {
+                    offset: state.filter.with(|f| f.offset),
+                    limit: u64::from(state.filter.with(|f| f.limit)),
+                    shown: state.entries.with(|l| l.len() as u64),
+                    total: state.total.get(),
+                })
+                on_step=Callback::new(move |offset| {
+                    let mut filter = state.filter.get_untracked();
+                    filter.offset = offset;
+                    state.show(filter);
+                })/>
         </section>
-    }
-}
-
-/// Prev / Next, and where this page sits in the total.
-#[component]
-fn Pager(state: Audit) -> impl IntoView {
-    let offset = move || state.filter.with(|f| f.offset);
-    let limit = move || u64::from(state.filter.with(|f| f.limit));
-    let shown = move || state.entries.with(|l| l.len() as u64);
-    let step = move |forward: bool| {
-        let mut filter = state.filter.get_untracked();
-        let limit = u64::from(filter.limit);
-        filter.offset = if forward {
-            filter.offset + limit
-        } else {
-            filter.offset.saturating_sub(limit)
-        };
-        state.show(filter);
-    };
-    view! {
-        <Show when=move || { state.total.get() > limit() || offset() > 0 }>
-            <div class="pager" data-testid="audit-pager">
-                <button class="button small" data-testid="audit-prev"
-                    disabled=move || offset() == 0 || state.loading.get()
-                    on:click=move |_| step(false)>
-                    "‹ Prev"
-                </button>
-                <span class="muted small">
-                    {move || {
-                        let first = if shown() == 0 { 0 } else { offset() + 1 };
-                        format!("{first}–{} of {}", offset() + shown(), state.total.get())
-                    }}
-                </span>
-                <button class="button small" data-testid="audit-next"
-                    disabled=move || { offset() + limit() >= state.total.get() || state.loading.get() }
-                    on:click=move |_| step(true)>
-                    "Next ›"
-                </button>
-            </div>
-        </Show>
     }
 }

@@ -19,6 +19,7 @@ use crate::api::{self, RecordingFilter};
 use crate::app::{use_session, Session};
 use crate::audit::ReplayRequest;
 use crate::dialog::Dialog;
+use crate::pager::{Page, Pager};
 use crate::servers::use_servers;
 use filter::FilterBar;
 use player::PlayerPanel;
@@ -200,49 +201,20 @@ pub fn RecordingsPanel() -> impl IntoView {
             </Show>
             {move || state.playing.get().map(|rec| view! { <PlayerPanel rec state/> })}
             <RecordingsTable state/>
-            <Pager state/>
+            <Pager test_id="recordings" loading=state.loading
+                page=Signal::derive(move || Page {
+                    offset: state.filter.with(|f| f.offset),
+                    limit: u64::from(state.filter.with(|f| f.limit)),
+                    shown: state.list.with(|l| l.len() as u64),
+                    total: state.total.get(),
+                })
+                on_step=Callback::new(move |offset| {
+                    let mut filter = state.filter.get_untracked();
+                    filter.offset = offset;
+                    state.show(filter);
+                })/>
             {move || state.deleting.get().map(|rec| view! { <DeleteDialog rec state/> })}
         </section>
-    }
-}
-
-/// Prev / Next, and where this page sits in the total.
-#[component]
-fn Pager(state: Recordings) -> impl IntoView {
-    let offset = move || state.filter.with(|f| f.offset);
-    let limit = move || u64::from(state.filter.with(|f| f.limit));
-    let shown = move || state.list.with(|l| l.len() as u64);
-    let step = move |forward: bool| {
-        let mut filter = state.filter.get_untracked();
-        let limit = u64::from(filter.limit);
-        filter.offset = if forward {
-            filter.offset + limit
-        } else {
-            filter.offset.saturating_sub(limit)
-        };
-        state.show(filter);
-    };
-    view! {
-        <Show when=move || { state.total.get() > limit() || offset() > 0 }>
-            <div class="pager" data-testid="recordings-pager">
-                <button class="button small" data-testid="recordings-prev"
-                    disabled=move || offset() == 0 || state.loading.get()
-                    on:click=move |_| step(false)>
-                    "‹ Prev"
-                </button>
-                <span class="muted small">
-                    {move || {
-                        let first = if shown() == 0 { 0 } else { offset() + 1 };
-                        format!("{first}–{} of {}", offset() + shown(), state.total.get())
-                    }}
-                </span>
-                <button class="button small" data-testid="recordings-next"
-                    disabled=move || { offset() + limit() >= state.total.get() || state.loading.get() }
-                    on:click=move |_| step(true)>
-                    "Next ›"
-                </button>
-            </div>
-        </Show>
     }
 }
 
