@@ -123,6 +123,7 @@ fn hash_of(key: &[u8; 32], row: &audit_entry::Model) -> String {
 }
 
 /// The content of a row to append.
+#[derive(Debug, Clone)]
 pub struct NewRow {
     pub user_id: Option<i32>,
     pub username: Option<String>,
@@ -152,8 +153,42 @@ async fn exclusive(
     Ok((guard, txn))
 }
 
+/// SQLite refuses at once (SQLITE_BUSY, whatever the busy timeout) to let a transaction that
+/// has read become a writer when another connection (another table's writer here, or another
+/// process such as the CLI) wrote since its snapshot. The transaction is rolled back when
+/// dropped; trying afresh reads the new last row, so the chain stays linear.
+async fn retrying_when_busy<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut delay = std::time::Duration::from_millis(2);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match attempt().await {
+            Err(e) if is_busy(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// SQLITE_BUSY (5) and its extended codes, e.g. SQLITE_BUSY_SNAPSHOT (517).
+fn is_busy(e: &DbErr) -> bool {
+    let text = e.to_string();
+    text.contains("database is locked")
+        || text.contains("(code: 5)")
+        || text.contains("(code: 517)")
+}
+
 /// Appends one row, linked to the last one, and returns its id.
 pub async fn append(db: &DatabaseConnection, row: NewRow) -> Result<i32, DbErr> {
+    retrying_when_busy(|| append_once(db, row.clone())).await
+}
+
+async fn append_once(db: &DatabaseConnection, row: NewRow) -> Result<i32, DbErr> {
     let (_guard, txn) = exclusive(db).await?;
     let prev = match audit_entry::Entity::find()
         .order_by_desc(audit_entry::Column::Id)
@@ -303,6 +338,10 @@ fn anchor_seal(key: &[u8; 32], last_id: i32, last_hash: &str) -> String {
 /// Removes the rows written before `cutoff` and moves the sealed anchor to the last of them, in
 /// one transaction under the append lock. Returns how many rows went.
 pub async fn prune_before(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    retrying_when_busy(|| prune_once(db, cutoff)).await
+}
+
+async fn prune_once(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
     let key = key()?;
     let (_guard, txn) = exclusive(db).await?;
     // Rows are appended one at a time, so ids follow time: the cut is an id.

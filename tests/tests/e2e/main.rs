@@ -28,6 +28,7 @@ macro_rules! on_every_storage {
 mod access_sweep;
 mod api_keys;
 mod audit;
+mod audit_events;
 mod auth;
 mod authz_matrix;
 mod browser;

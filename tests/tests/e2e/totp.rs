@@ -17,7 +17,7 @@ fn now() -> u64 {
 }
 
 /// The authenticator: codes for any time from the secret shown at setup.
-struct Authenticator(totp_rs::Totp);
+pub struct Authenticator(totp_rs::Totp);
 
 impl Authenticator {
     fn new(setup: &TotpSetup) -> Authenticator {
@@ -44,7 +44,7 @@ async fn login(api: &Api, user: &str, password: &str, code: Option<&str>) -> Res
 }
 
 /// Sets up and confirms TOTP for `api`'s user; returns the authenticator and recovery codes.
-async fn enrol(api: &Api) -> (Authenticator, Vec<String>) {
+pub async fn enrol(api: &Api) -> (Authenticator, Vec<String>) {
     let setup: TotpSetup = api
         .post_empty("/api/auth/totp/setup")
         .await
