@@ -63,6 +63,14 @@ export async function fail(browser, page, step, err, problems, failureShot) {
 
 // Prints the success line and the notes, closes the browser and exits 0.
 export async function pass(browser, message, problems) {
+  // A Content-Security-Policy violation is a defect even when the flow got through.
+  const blocked = problems.filter((p) => p.includes('Content Security Policy'));
+  if (blocked.length) {
+    for (const p of blocked) console.error(p);
+    console.error('the page broke the Content-Security-Policy');
+    await browser.close();
+    process.exit(1);
+  }
   console.log(message);
   for (const p of problems) console.log(`note: ${p}`);
   await browser.close();

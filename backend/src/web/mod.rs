@@ -5,6 +5,7 @@ pub mod assets;
 pub mod client_ip;
 pub mod dates;
 pub mod health;
+pub mod security;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -44,24 +45,13 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    Router::new()
+    let https = state.config.cookie_secure == Some(true);
+    let app = Router::new()
         .merge(api)
         .merge(crate::metrics::handlers::routes())
         .merge(assets::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    security::headers(app, https).with_state(state)
 }
 
 /// Unknown API paths answer in the API's error format, not with the UI's index page.

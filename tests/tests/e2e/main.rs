@@ -56,6 +56,7 @@ mod openapi;
 mod origin;
 mod recordings;
 mod secrets;
+mod security_headers;
 mod servers;
 mod snippets;
 mod ssh_config_import;
