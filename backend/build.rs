@@ -415,7 +415,7 @@ fn hex(bytes: &[u8]) -> String {
 
 const PLACEHOLDER_PAGE: &str = r#"<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Gatehouse</title></head>
+<head><meta charset="utf-8"><base href="/"><title>Gatehouse</title></head>
 <body>
 <h1>Gatehouse</h1>
 <p>This binary was built with <code>GATEHOUSE_SKIP_FRONTEND=1</code>, so the web UI is not included.

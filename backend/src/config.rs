@@ -38,6 +38,9 @@ pub struct Config {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client; other
     /// peers' forwarded headers are ignored.
     pub trusted_proxies: Vec<String>,
+    /// Path prefix the gateway is served under behind a reverse proxy (`/gatehouse`); empty: `/`.
+    /// Normalised at load: no trailing slash.
+    pub root_path: String,
     /// Sign-in session lifetime, in hours.
     pub session_ttl_hours: u64,
     /// Failed sign-ins for one username within `login_window_secs` before it is locked (0: off).
@@ -50,6 +53,10 @@ pub struct Config {
     pub login_lockout_secs: u64,
     /// Mark the session cookie `Secure` (on by default off loopback; see docs/configuration.md).
     pub cookie_secure: Option<bool>,
+    /// Built-in TLS: the certificate (chain) PEM file; with `tls_key`, the gateway speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// Built-in TLS: the private key PEM file.
+    pub tls_key: Option<PathBuf>,
     /// Seconds allowed for the TCP connect plus SSH handshake to a server.
     pub ssh_connect_timeout_secs: u64,
     /// Seconds allowed for SSH authentication and opening the shell.
@@ -241,12 +248,15 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            root_path: String::new(),
             session_ttl_hours: 12,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 900,
             login_lockout_secs: 30,
             cookie_secure: None,
+            tls_cert: None,
+            tls_key: None,
             ssh_connect_timeout_secs: 10,
             ssh_auth_timeout_secs: 15,
             ssh_keepalive_secs: 30,
@@ -344,6 +354,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("invalid root_path {0:?}: {1}")]
+    RootPath(String, &'static str),
 }
 
 impl Config {
@@ -371,7 +383,17 @@ impl Config {
             config.admin_password.take(),
             config.admin_password_file.as_deref(),
         )?;
+        config.root_path = normalise_root_path(&config.root_path)?;
+        // Served over HTTPS itself: the cookie is Secure (and HSTS sent) unless said otherwise.
+        if config.tls_cert.is_some() && config.cookie_secure.is_none() {
+            config.cookie_secure = Some(true);
+        }
         Ok(config)
+    }
+
+    /// The prefix with a trailing slash: `/` by default, `/gatehouse/` under a root path.
+    pub fn root_url(&self) -> String {
+        format!("{}/", self.root_path)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
@@ -384,6 +406,37 @@ fn setting_names() -> Vec<String> {
         Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// `""` and `"/"` mean the root; otherwise an absolute path of plain segments, returned without a
+/// trailing slash (`/gatehouse/` → `/gatehouse`).
+fn normalise_root_path(raw: &str) -> Result<String, ConfigError> {
+    let bad = |why| Err(ConfigError::RootPath(raw.to_owned(), why));
+    let trimmed = raw.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if !trimmed.starts_with('/') {
+        return bad("it must start with `/` (e.g. `/gatehouse`)");
+    }
+    if trimmed.contains(['?', '#']) {
+        return bad("it must be a path, without a query or fragment");
+    }
+    // The prefix lands in HTML, cookies and redirects as it is: only plain path characters.
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | '~'))
+    {
+        return bad("it may contain only letters, digits, `-`, `.`, `_`, `~` and `/`");
+    }
+    for segment in trimmed[1..].split('/') {
+        match segment {
+            "" => return bad("it may not contain an empty segment (`//`)"),
+            "." | ".." => return bad("it may not contain `.` or `..` segments"),
+            _ => {}
+        }
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// A `*_FILE` setting wins over the inline value: it is the form container secrets take.
@@ -404,6 +457,10 @@ fn pick_secret(
         None => Ok(inline.filter(|s| !s.expose().is_empty())),
     }
 }
+
+#[cfg(test)]
+#[path = "config_doc_test.rs"]
+mod doc_test;
 
 #[cfg(test)]
 mod tests {
@@ -434,6 +491,31 @@ mod tests {
         std::fs::write(&secret, "s3cret-value\n").unwrap();
         let picked = pick_secret(None, Some(&secret)).unwrap().unwrap();
         assert_eq!(picked.expose(), "s3cret-value");
+    }
+
+    #[test]
+    fn root_path_is_normalised_and_bad_ones_are_refused() {
+        for (raw, want) in [
+            ("", ""),
+            ("/", ""),
+            ("/gatehouse", "/gatehouse"),
+            ("/gatehouse/", "/gatehouse"),
+            ("/a/b-c_d.e", "/a/b-c_d.e"),
+        ] {
+            assert_eq!(normalise_root_path(raw).unwrap(), want, "{raw}");
+        }
+        for raw in [
+            "gatehouse",
+            "/a/../b",
+            "/..",
+            "/a?x=1",
+            "/a#b",
+            "/a//b",
+            "/a b",
+            "/%2e%2e",
+        ] {
+            assert!(normalise_root_path(raw).is_err(), "{raw}");
+        }
     }
 
     #[test]

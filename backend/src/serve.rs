@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -68,11 +69,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(crate::recordings::retention::run(state.clone()));
     tokio::spawn(crate::audit::retention::run(state.clone()));
     tokio::spawn(crate::webhooks::dispatcher::run(state.clone()));
+    // Read before binding, so a bad certificate stops the start with nothing listening.
+    let tls = match web::tls::configured(
+        state.config.tls_cert.as_deref(),
+        state.config.tls_key.as_deref(),
+    )? {
+        Some((cert, key)) => Some(web::tls::server_config(cert, key)?),
+        None => None,
+    };
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.bind))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening on {scheme}://{addr}");
 
     let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone();
@@ -81,9 +91,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("shutting down: closing terminals");
         signal.cancel();
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    match tls {
+        Some(config) => {
+            // `tap_io` only so axum's `ConnectInfo<SocketAddr>` applies to this listener too.
+            let listener =
+                web::tls::TlsListener::new(listener, config, shutdown.clone())?.tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .await?
+        }
+    }
 
     // Terminals were told to end when `shutdown` fired; give them a moment to say goodbye to
     // their browsers and close their SSH connections.

@@ -101,19 +101,29 @@ impl Response {
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
+    /// Origin plus the gateway's root path, if any: `http://127.0.0.1:PORT[/gh]`.
     base: String,
+    origin: String,
     pub auth: Auth,
 }
 
 impl Api {
-    /// An unauthenticated client for the gateway at `base` (`http://127.0.0.1:PORT`).
+    /// An unauthenticated client for the gateway at `base` (`http://127.0.0.1:PORT`, or
+    /// `http://127.0.0.1:PORT/gh` under a root path: request paths are then taken below it).
     pub fn new(base: &str) -> Api {
+        let base = base.trim_end_matches('/').to_string();
+        let host_start = base.find("://").map_or(0, |i| i + 3);
+        let origin = match base[host_start..].find('/') {
+            Some(i) => base[..host_start + i].to_string(),
+            None => base.clone(),
+        };
         Api {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("build reqwest client"),
-            base: base.trim_end_matches('/').to_string(),
+            base,
+            origin,
             auth: Auth::None,
         }
     }
@@ -124,7 +134,7 @@ impl Api {
 
     /// The gateway's own origin (`http://host:port`), what a browser on its pages sends.
     pub fn origin(&self) -> String {
-        self.base.clone()
+        self.origin.clone()
     }
 
     /// The same gateway, authenticated differently.

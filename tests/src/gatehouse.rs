@@ -152,9 +152,21 @@ impl Gatehouse {
         fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// An unauthenticated client.
+    /// `GATEHOUSE_ROOT_PATH` as given in the options' environment, without a trailing slash
+    /// (`""` at the root).
+    pub fn root_path(&self) -> String {
+        self.options
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "GATEHOUSE_ROOT_PATH")
+            .map(|(_, v)| v.trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// An unauthenticated client; under a root path its request paths are taken below it.
     pub fn api(&self) -> Api {
-        Api::new(&self.base_url())
+        Api::new(&format!("{}{}", self.base_url(), self.root_path()))
     }
 
     /// A bearer client signed in as `admin`.
@@ -335,7 +347,7 @@ impl Gatehouse {
 
     async fn wait_ready(&mut self) -> Ready {
         let client = reqwest::Client::new();
-        let url = format!("{}/api/health", self.base_url());
+        let url = format!("{}{}/api/health", self.base_url(), self.root_path());
         let deadline = Instant::now() + crate::WAIT;
         loop {
             if let Ok(Some(status)) = self.child.as_mut().expect("child").try_wait() {

@@ -31,8 +31,13 @@ pub fn session_cookie(state: &AppState, token: &str, max_age_secs: u64) -> Heade
     } else {
         ""
     };
+    // Under a root path the cookie goes only with requests to this gateway, not its neighbours.
+    let path = match state.config.root_path.as_str() {
+        "" => "/",
+        root => root,
+    };
     let value =
-        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}");
+        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age_secs}{secure}");
     // Tokens are URL-safe base64, so the header value is always valid.
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

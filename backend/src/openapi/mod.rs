@@ -14,6 +14,7 @@ mod docs;
 
 use std::sync::LazyLock;
 
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -48,8 +49,28 @@ static JSON: LazyLock<String> = LazyLock::new(|| {
     security(()),
     responses((status = 200, description = "This document", content_type = "application/json"))
 )]
-async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], JSON.as_str())
+async fn document(State(state): State<AppState>) -> impl IntoResponse {
+    let json = match state.config.root_path.as_str() {
+        "" => JSON.as_str(),
+        root => UNDER_ROOT_PATH
+            .get_or_init(|| under_root_path(root))
+            .as_str(),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], json)
+}
+
+/// The document served under a root path (one per process, as the root path is).
+static UNDER_ROOT_PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The document naming `root_path` as its server, so clients (the docs' "Try it out" among
+/// them) put the paths below the prefix.
+fn under_root_path(root_path: &str) -> String {
+    let mut doc = openapi();
+    doc.servers = Some(vec![utoipa::openapi::server::Server::new(root_path)]);
+    serde_json::to_string(&doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialise the OpenAPI document");
+        "{}".to_owned()
+    })
 }
 
 pub fn openapi() -> Document {

@@ -98,7 +98,7 @@ async fn create(
             })),
     )
     .await;
-    let url = format!("/#/join/{token}");
+    let url = format!("{}#/join/{token}", state.config.root_url());
     Ok((
         StatusCode::CREATED,
         Json(ShareCreated {

@@ -5,6 +5,8 @@
 //! revalidate cheaply (304) and never run a stale UI after an upgrade. Files were gzipped at build
 //! time; a client that accepts gzip gets those bytes as they are.
 
+use std::sync::Arc;
+
 use axum::{
     body::Body,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
@@ -12,6 +14,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use bytes::Bytes;
 
 /// One embedded file, as `build.rs` lists it.
 struct Asset {
@@ -29,15 +32,60 @@ static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 const INDEX: &str = "index.html";
 
 /// Routes serving the embedded single-page UI: `/`, `/assets/*` and the SPA fallback.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// `root_path` (`""` or `/gatehouse`) is where the gateway is mounted; the page's `<base>` names it.
+pub fn routes<S: Clone + Send + Sync + 'static>(root_path: &str) -> Router<S> {
+    let page = Arc::new(IndexPage::new(root_path));
+    let fallback_page = page.clone();
     Router::new()
-        .route("/", get(index))
+        .route(
+            "/",
+            get(move |headers: HeaderMap| async move { page.serve(&headers) }),
+        )
         .route("/assets/{*path}", get(asset))
-        .fallback(fallback)
+        .fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap| async move {
+                fallback(&fallback_page, method, uri, headers)
+            },
+        )
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    serve(INDEX, &headers)
+/// `index.html` as served: embedded as built, or with `<base href="/">` naming the root path.
+/// All the UI's URLs are relative to that base, so this one rewrite moves it under a prefix.
+enum IndexPage {
+    Embedded,
+    Rewritten { body: Bytes, etag: String },
+}
+
+impl IndexPage {
+    fn new(root_path: &str) -> IndexPage {
+        let Some(asset) = find(INDEX).filter(|_| !root_path.is_empty()) else {
+            return IndexPage::Embedded;
+        };
+        let html = String::from_utf8_lossy(asset.body).replacen(
+            r#"<base href="/">"#,
+            &format!(r#"<base href="{root_path}/">"#),
+            1,
+        );
+        // The root path holds only ETag-safe characters (checked in `config`).
+        let etag = format!("{}{root_path}\"", asset.etag.trim_end_matches('"'));
+        IndexPage::Rewritten {
+            body: Bytes::from(html),
+            etag,
+        }
+    }
+
+    fn serve(&self, headers: &HeaderMap) -> Response {
+        match self {
+            IndexPage::Embedded => serve(INDEX, headers),
+            IndexPage::Rewritten { body, etag } => respond(
+                "text/html; charset=utf-8",
+                etag,
+                body.clone(),
+                false,
+                headers,
+            ),
+        }
+    }
 }
 
 async fn asset(uri: Uri, headers: HeaderMap) -> Response {
@@ -45,13 +93,13 @@ async fn asset(uri: Uri, headers: HeaderMap) -> Response {
 }
 
 /// Page paths the client-side UI owns get `index.html`; unknown API paths get the API's JSON 404.
-async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+fn fallback(page: &IndexPage, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     if path == "/api" || path.starts_with("/api/") {
         return api_not_found();
     }
     if method == Method::GET || method == Method::HEAD {
-        return serve(INDEX, &headers);
+        return page.serve(&headers);
     }
     StatusCode::NOT_FOUND.into_response()
 }
@@ -75,24 +123,37 @@ pub(crate) fn serve(path: &str, headers: &HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let gzip = asset.gzip.filter(|_| accepts_gzip(headers));
-    // The gzip bytes are a different representation, so they get their own tag.
-    let gzip_etag = format!("{}-gz\"", asset.etag.trim_end_matches('"'));
-    let etag = if gzip.is_some() {
-        gzip_etag.as_str()
-    } else {
-        asset.etag
-    };
+    let body = Bytes::from_static(gzip.unwrap_or(asset.body));
+    respond(
+        asset.content_type,
+        asset.etag,
+        body,
+        gzip.is_some(),
+        headers,
+    )
+}
 
-    let mut response = if none_match(headers, &[asset.etag, &gzip_etag]) {
+/// `body` (gzip-encoded when `gzip`) with the caching headers above; `etag` is the tag of the
+/// uncompressed representation.
+fn respond(
+    content_type: &'static str,
+    etag: &str,
+    body: Bytes,
+    gzip: bool,
+    headers: &HeaderMap,
+) -> Response {
+    // The gzip bytes are a different representation, so they get their own tag.
+    let gzip_etag = format!("{}-gz\"", etag.trim_end_matches('"'));
+    let plain_etag = etag;
+    let etag = if gzip { gzip_etag.as_str() } else { plain_etag };
+
+    let mut response = if none_match(headers, &[plain_etag, &gzip_etag]) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = Response::new(Body::from(gzip.unwrap_or(asset.body)));
+        let mut response = Response::new(Body::from(body));
         let h = response.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(asset.content_type),
-        );
-        if gzip.is_some() {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if gzip {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         response
@@ -152,7 +213,7 @@ mod tests {
         for (name, value) in headers {
             request = request.header(name, *value);
         }
-        routes::<()>()
+        routes::<()>("")
             .oneshot(request.body(Body::empty()).expect("request"))
             .await
             .expect("infallible")
@@ -207,6 +268,23 @@ mod tests {
         let response = get("/api/no-such-thing", &[]).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[tokio::test]
+    async fn under_a_root_path_the_page_base_names_it() {
+        for path in ["/", "/servers/3"] {
+            let request = Request::get(path).body(Body::empty()).expect("request");
+            let response = routes::<()>("/gh")
+                .oneshot(request)
+                .await
+                .expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            let html = String::from_utf8_lossy(&body);
+            assert!(html.contains(r#"<base href="/gh/">"#), "{html}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@ pub mod assets;
 pub mod client_ip;
 pub mod dates;
 pub mod health;
+mod root;
 pub mod security;
+pub mod tls;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -49,9 +51,11 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api)
         .merge(crate::metrics::handlers::routes())
-        .merge(assets::routes())
+        .merge(assets::routes(&state.config.root_path))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    security::headers(app, https).with_state(state)
+    let root_path = state.config.root_path.clone();
+    let app = security::headers(app, https).with_state(state);
+    root::mount(app, root_path)
 }
 
 /// Unknown API paths answer in the API's error format, not with the UI's index page.

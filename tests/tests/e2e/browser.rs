@@ -45,19 +45,33 @@ async fn run_script(script: &str, args: &[String], envs: &[(&str, String)]) -> O
 
 #[tokio::test]
 async fn a_person_signs_in_opens_a_terminal_and_sees_a_commands_output() {
+    signs_in_opens_a_terminal_and_sees_a_commands_output(&[], "terminal.png").await;
+}
+
+#[tokio::test]
+async fn the_terminal_works_the_same_behind_a_proxy_prefix() {
+    signs_in_opens_a_terminal_and_sees_a_commands_output(
+        &[("GATEHOUSE_ROOT_PATH", "/gh")],
+        "terminal-root-path.png",
+    )
+    .await;
+}
+
+/// `terminal.mjs` against a gateway started with `env`, at its root path (`/gh/` or `/`).
+async fn signs_in_opens_a_terminal_and_sees_a_commands_output(env: &[(&str, &str)], shot: &str) {
     let sshd = Sshd::start();
-    let gh = Gatehouse::start().await;
+    let gh = Gatehouse::start_env(env).await;
     let admin = gh.admin().await;
     admin
         .create_server(&sshd.password_server("browser-box"))
         .await;
 
-    let shot = artifacts_dir().join("terminal.png");
+    let shot = artifacts_dir().join(shot);
     let _ = std::fs::remove_file(&shot);
     let out = run_script(
         "terminal.mjs",
         &[
-            gh.base_url(),
+            format!("{}{}/", gh.base_url(), gh.root_path()),
             "admin".to_owned(),
             ADMIN_PASSWORD.to_owned(),
             "browser-box".to_owned(),

@@ -21,13 +21,19 @@ async fn gateway(idp: &TestIdp) -> Gatehouse {
 }
 
 async fn gateway_at(issuer: String) -> Gatehouse {
+    gateway_under(issuer, "").await
+}
+
+/// A gateway signing in with the provider at `issuer`, served under `root_path` (`""`: `/`).
+async fn gateway_under(issuer: String, root_path: &str) -> Gatehouse {
     let env = [
+        ("GATEHOUSE_ROOT_PATH", root_path.into()),
         ("GATEHOUSE_OIDC_ISSUER", issuer),
         ("GATEHOUSE_OIDC_CLIENT_ID", CLIENT_ID.into()),
         ("GATEHOUSE_OIDC_CLIENT_SECRET", CLIENT_SECRET.into()),
         (
             "GATEHOUSE_OIDC_REDIRECT_URL",
-            "http://localhost/api/auth/oidc/callback".into(),
+            format!("http://localhost{root_path}/api/auth/oidc/callback"),
         ),
         (
             "GATEHOUSE_OIDC_GROUP_MAP",
@@ -131,7 +137,10 @@ async fn begin(gh: &Gatehouse) -> Attempt {
     let back = Hop::from(back).await;
     assert_eq!(back.status, 303, "the provider sends the browser back");
     let back_url = Url::parse(&back.location).expect("redirect back");
-    assert_eq!(back_url.path(), "/api/auth/oidc/callback");
+    assert_eq!(
+        back_url.path(),
+        format!("{}/api/auth/oidc/callback", gh.root_path())
+    );
     Attempt {
         authorize_url,
         login,
@@ -226,6 +235,33 @@ async fn sso_sign_in_creates_a_linked_user_with_mapped_groups_and_role() {
     // Neither the code nor any token shows up in the log.
     let code = attempt.param("code").unwrap();
     assert!(!gh.log().contains(&code), "the code is not logged");
+}
+
+#[tokio::test]
+async fn under_a_root_path_cookies_and_redirects_name_the_prefix() {
+    let idp = TestIdp::start().await;
+    let gh = gateway_under(idp.issuer(), "/gh").await;
+    idp.next_login(IdpUser::new("sub-ada", "ada", &["idp-ops"]));
+    let attempt = begin(&gh).await;
+    let header = attempt.login.cookie_header(STATE_COOKIE).unwrap();
+    assert!(header.contains("; Path=/gh/api/auth/oidc;"), "{header}");
+
+    let hop = callback(&gh, Some(&attempt.state_cookie), &attempt.callback_query).await;
+    assert_eq!(
+        (hop.status, hop.location.as_str()),
+        (303, "/gh/"),
+        "signed in"
+    );
+    let session = hop.cookie_header("gatehouse_session").unwrap();
+    assert!(session.contains("; Path=/gh;"), "{session}");
+
+    let hop = callback(&gh, None, &attempt.callback_query).await;
+    assert_eq!(hop.status, 303);
+    assert!(
+        hop.location.starts_with("/gh/#/login-error/"),
+        "{}",
+        hop.location
+    );
 }
 
 #[tokio::test]

@@ -154,7 +154,7 @@ async fn callback(
             for (name, value) in &session_headers {
                 out.append(name, value.clone());
             }
-            redirect("/", out)
+            redirect(&state.config.root_url(), out)
         }
         Err(e) => fail(&state, peer, e, out).await,
     }
@@ -405,7 +405,8 @@ async fn fail(
             .details(details),
     )
     .await;
-    redirect(&format!("/#/login-error/{}", error.code()), headers)
+    let root = state.config.root_url();
+    redirect(&format!("{root}#/login-error/{}", error.code()), headers)
 }
 
 fn redirect(location: &str, mut headers: HeaderMap) -> Response {
@@ -430,8 +431,9 @@ fn state_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue
         ""
     };
     let value = format!(
-        "{}={value}; HttpOnly; SameSite=Lax; Path={}; Max-Age={max_age_secs}{secure}",
+        "{}={value}; HttpOnly; SameSite=Lax; Path={}{}; Max-Age={max_age_secs}{secure}",
         pending::COOKIE,
+        state.config.root_path,
         pending::COOKIE_PATH
     );
     // Sealed values are base64 and `:`, so the header value is always valid.
