@@ -66,13 +66,16 @@ fn reader(user: &CurrentUser) -> ApiResult<()> {
     }
 }
 
+/// The user's text with `LIKE`'s wildcards and escape character taken literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// `LIKE` with the user's text taken literally.
 fn contains(text: &str) -> LikeExpr {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+    LikeExpr::new(format!("%{}%", escape_like(text))).escape('\\')
 }
 
 fn condition(f: &Filters) -> ApiResult<Condition> {
@@ -82,16 +85,8 @@ fn condition(f: &Filters) -> ApiResult<Condition> {
     }
     if let Some(action) = f.action.as_deref().filter(|a| !a.is_empty()) {
         cond = cond.add(match action.strip_suffix('.') {
-            Some(prefix) => audit_entry::Column::Action.like(
-                LikeExpr::new(format!(
-                    "{}.%",
-                    prefix
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                ))
-                .escape('\\'),
-            ),
+            Some(prefix) => audit_entry::Column::Action
+                .like(LikeExpr::new(format!("{}.%", escape_like(prefix))).escape('\\')),
             None => audit_entry::Column::Action.eq(action),
         });
     }
