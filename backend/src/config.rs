@@ -27,6 +27,10 @@ pub struct Config {
     /// Master secret: derives the credential-encryption key. Generated into `data_dir` when absent.
     pub secret_key: Option<Secret<String>>,
     pub secret_key_file: Option<PathBuf>,
+    /// The master secret being rotated away from: opens what it sealed (and the audit rows it
+    /// keyed) until `gatehouse rotate-key` has re-sealed everything under `secret_key`.
+    pub secret_key_previous: Option<Secret<String>>,
+    pub secret_key_previous_file: Option<PathBuf>,
     /// Password of the initial admin. Without it a random one is printed once and must be changed.
     pub admin_password: Option<Secret<String>>,
     pub admin_password_file: Option<PathBuf>,
@@ -137,6 +141,15 @@ pub struct Config {
     pub totp_required: TotpRequired,
     /// The issuer name authenticator apps show beside the account.
     pub totp_issuer: String,
+    /// A public, read-only sandbox: every write is refused, the demo user and servers are
+    /// seeded at start, the UI shows a banner (docs/demo.md).
+    pub demo_mode: bool,
+    /// The account seeded in demo mode; the login page shows it with its password.
+    pub demo_username: String,
+    /// Public by design (the banner shows it), so a plain `String`, not a `Secret`.
+    pub demo_password: String,
+    /// TOML file of `[[servers]]` seeded in demo mode (format in docs/demo.md).
+    pub demo_servers_file: Option<PathBuf>,
     // --- LDAP (auth/ldap): fields below are owned by that module ---
     /// `ldap://host[:port]` or `ldaps://host[:port]`; unset, nobody signs in through LDAP.
     pub ldap_url: Option<String>,
@@ -243,6 +256,8 @@ impl Default for Config {
             redis_url: None,
             secret_key: None,
             secret_key_file: None,
+            secret_key_previous: None,
+            secret_key_previous_file: None,
             admin_password: None,
             admin_password_file: None,
             log_format: LogFormat::Pretty,
@@ -293,6 +308,10 @@ impl Default for Config {
             webhook_retry_base_secs: 10,
             totp_required: TotpRequired::None,
             totp_issuer: "Gatehouse".into(),
+            demo_mode: false,
+            demo_username: "demo".into(),
+            demo_password: "demo".into(),
+            demo_servers_file: None,
             // --- LDAP defaults ---
             ldap_url: None,
             ldap_starttls: false,
@@ -379,6 +398,10 @@ impl Config {
             .map_err(Box::new)?;
         config.secret_key =
             pick_secret(config.secret_key.take(), config.secret_key_file.as_deref())?;
+        config.secret_key_previous = pick_secret(
+            config.secret_key_previous.take(),
+            config.secret_key_previous_file.as_deref(),
+        )?;
         config.admin_password = pick_secret(
             config.admin_password.take(),
             config.admin_password_file.as_deref(),

@@ -8,9 +8,11 @@
 mod audit;
 mod auth;
 mod cli;
+mod cluster;
 mod config;
 mod crypto;
 mod db;
+mod demo;
 mod error;
 mod files;
 mod metrics;
@@ -78,6 +80,31 @@ enum Command {
     /// Check the configuration, database, secret key, directories, LDAP and Redis; exit 1 on a
     /// problem. Changes nothing.
     Doctor,
+    /// Write users and servers (credentials, TOTP secrets, host-key pins, jump chains, API keys,
+    /// snippets) to a file encrypted under a passphrase, read from standard input or
+    /// --passphrase-file. The file does not need this gateway's secret key to be imported.
+    Export(cli::backup::ExportArgs),
+    /// Read a file written by `gatehouse export` (passphrase from standard input or
+    /// --passphrase-file) and add its users and servers in one transaction, all or nothing.
+    /// Users and servers that already exist by name stop the import unless --skip-existing or
+    /// --replace says otherwise.
+    Import(cli::backup::ImportArgs),
+    /// Re-seal every stored secret and re-key the audit chain under a new master secret. Run it
+    /// with the new secret as GATEHOUSE_SECRET_KEY and the old one as
+    /// GATEHOUSE_SECRET_KEY_PREVIOUS; everything is checked under the old key first, and nothing
+    /// changes unless all of it moves (see docs/operations.md, "Key rotation").
+    RotateKey,
+    /// Ask the running gateway whether it is ready (`GET /readyz` on the configured bind
+    /// address, root path and scheme); exit 0 when it is, 1 otherwise. For container health
+    /// checks.
+    Healthcheck {
+        /// Check this URL instead of the one the configuration names.
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +179,12 @@ fn main() -> std::process::ExitCode {
             Command::User { command } => cli::users::run(&config, command).await,
             Command::Migrate => cli::migrate::run(&config).await,
             Command::Doctor => cli::doctor::run(&config).await,
+            Command::Export(args) => cli::backup::run_export(&config, args).await,
+            Command::Import(args) => cli::backup::run_import(&config, args).await,
+            Command::RotateKey => cli::rotate_key::run(&config).await,
+            Command::Healthcheck { url, timeout } => {
+                cli::healthcheck::run(&config, url, timeout).await
+            }
         }
     });
     match result {

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::bootstrap;
 use crate::auth::throttle::Throttle;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::crypto::{master_key, vault::Vault};
 use crate::files::SftpPool;
@@ -18,6 +19,7 @@ use crate::monitor::{self, MonitorHandle};
 use crate::ssh::SshPool;
 use crate::state::AppState;
 use crate::terminal::registry::TerminalRegistry;
+use crate::terminal::remote;
 use crate::web::client_ip::TrustedProxies;
 use crate::{db, web};
 
@@ -35,7 +37,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
              stored credentials cannot be decrypted without it"
         );
     }
+    // During a key rotation the previous secret still opens (and verifies) what it sealed.
+    let previous = master_key::load_previous(config.secret_key_previous.as_ref())?;
     crate::audit::chain::init(&master);
+    crate::audit::chain::init_previous(previous.as_ref());
     let db = db::connect(&config).await?;
     bootstrap::ensure_initial_admin(&db, config.admin_password.as_ref()).await?;
 
@@ -43,9 +48,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
 
     let shutdown = CancellationToken::new();
+    let instance_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+    // With Redis, replicas reach each other's terminals through it.
+    let cluster = match &config.redis_url {
+        Some(url) => Some(Cluster::start(
+            url.expose(),
+            &instance_id,
+            shutdown.clone(),
+        )?),
+        None => None,
+    };
     let state = AppState {
         db,
-        vault: Arc::new(Vault::from_master(&master)),
+        vault: Arc::new(Vault::with_previous(&master, previous.as_ref())),
         terminals: TerminalRegistry::default(),
         ssh_pool: SshPool::new(
             Duration::from_secs(config.ssh_pool_idle_secs),
@@ -57,18 +72,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.files_pool_max_sessions,
         ),
         shutdown: shutdown.clone(),
-        instance_id: uuid::Uuid::new_v4().to_string().into(),
+        instance_id,
+        cluster: cluster.as_ref().map(|(c, _)| c.clone()),
         monitor: MonitorHandle::new(),
         throttle,
         proxies: Arc::new(proxies),
         config: Arc::new(config),
     };
+    // Before anything listens, so a visitor never finds the demo half-seeded.
+    crate::demo::seed::run(&state.db, &state.vault, &state.config).await?;
     tokio::spawn(state.sftp_pool.clone().run_reaper(shutdown.clone()));
     let monitor = tokio::spawn(monitor::run(state.clone()));
     tokio::spawn(state.ssh_pool.clone().run_reaper(shutdown.clone()));
     tokio::spawn(crate::recordings::retention::run(state.clone()));
     tokio::spawn(crate::audit::retention::run(state.clone()));
     tokio::spawn(crate::webhooks::dispatcher::run(state.clone()));
+    if let Some((cluster, incoming)) = cluster {
+        // Listening before serving, so the first cross-replica join does not find us deaf. A
+        // Redis that is down does not stop the start: the link comes up when it answers.
+        if !cluster.wait_up(Duration::from_secs(5)).await {
+            tracing::warn!(
+                "redis is not reachable: terminals are reachable only through the replica \
+                 running them until it is"
+            );
+        }
+        tokio::spawn(remote::host::serve(
+            state.clone(),
+            cluster.clone(),
+            incoming,
+        ));
+        tokio::spawn(remote::host::refresh(state.clone(), cluster));
+    }
     // Read before binding, so a bad certificate stops the start with nothing listening.
     let tls = match web::tls::configured(
         state.config.tls_cert.as_deref(),

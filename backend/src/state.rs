@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::Throttle;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::crypto::vault::Vault;
 use crate::files::SftpPool;
@@ -34,4 +35,6 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Who may tell us the client's address (`X-Forwarded-For`).
     pub proxies: Arc<TrustedProxies>,
+    /// The other replicas, through Redis (`redis_url`); `None` for a single process.
+    pub cluster: Option<Cluster>,
 }

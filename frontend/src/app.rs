@@ -9,6 +9,7 @@ use wire::users::UserView;
 
 use crate::api::{self, ApiError};
 use crate::auth::{ForcedPasswordChange, ForcedTotpEnrollment, LoginPage};
+use crate::demo_banner::DemoBanner;
 use crate::shell::Shell;
 use crate::theme::provide_theme;
 use crate::toast::{ToastStack, Toasts};
@@ -140,6 +141,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
+        <DemoBanner/>
         {move || match screen.get() {
             Screen::Loading => view! { <div class="splash">"Loading…"</div> }.into_any(),
             Screen::Login => view! { <LoginPage/> }.into_any(),

@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod demo_banner;
 pub mod dialog;
 pub mod files;
 pub mod lazy;

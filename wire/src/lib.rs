@@ -34,4 +34,19 @@ pub struct Health {
     pub version: String,
     pub instance_id: String,
     pub monitor_role: String,
+    /// Demo mode: a read-only sandbox (the UI shows a banner).
+    #[serde(default)]
+    pub demo: bool,
+    /// In demo mode, the account visitors sign in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo_login: Option<DemoLogin>,
+}
+
+/// The demo account. The one credential a response carries, on purpose: it is public, shown on
+/// the login page, and the account can change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DemoLogin {
+    pub username: String,
+    pub password: String,
 }

@@ -201,4 +201,41 @@ pub mod codes {
     pub const ACCESS_REVOKED: &str = "access_revoked";
     /// The session must be recorded and the recording could not be started.
     pub const RECORDING_FAILED: &str = "recording_failed";
+    /// The session runs on another replica, and the link to it (through Redis) was lost, or
+    /// that replica stopped.
+    pub const REPLICA_GONE: &str = "replica_gone";
+
+    /// The code among these that equals `code` (codes that crossed between replicas as text);
+    /// `session_closed` for one this build does not know.
+    pub fn known(code: &str) -> &'static str {
+        [
+            AUTH_FAILED,
+            HOST_KEY_MISMATCH,
+            HOST_KEY_UNAPPROVED,
+            TOO_MANY_CONNECTIONS,
+            UNREACHABLE,
+            TIMEOUT,
+            SSH_ERROR,
+            CREDENTIALS_MISSING,
+            SHUTTING_DOWN,
+            BAD_FRAME,
+            FORWARDING_PROHIBITED,
+            BROKEN_CHAIN,
+            REPLACED,
+            IDLE_TIMEOUT,
+            SESSION_CLOSED,
+            SESSION_NOT_FOUND,
+            TOO_MANY_SESSIONS,
+            SHARE_NOT_FOUND,
+            SHARE_REVOKED,
+            KICKED,
+            READ_ONLY,
+            ACCESS_REVOKED,
+            RECORDING_FAILED,
+            REPLICA_GONE,
+        ]
+        .into_iter()
+        .find(|c| *c == code)
+        .unwrap_or(SESSION_CLOSED)
+    }
 }

@@ -33,18 +33,41 @@ const PG_LOCK_KEY: i64 = 0x6761_7465_6175_6474; // "gateaudt"
 /// The chain's HMAC key, set once at start from the master secret.
 static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
 
-/// Derives the chain's key from the master secret (HKDF-SHA256, its own label).
-pub fn init(master: &Secret<String>) {
+/// During a key rotation, the previous master secret's chain key: rows and the anchor it sealed
+/// still verify, new rows are sealed under `KEY`, and `rekey` moves the old ones over.
+static PREVIOUS: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// The chain key a master secret derives (HKDF-SHA256, its own label).
+pub fn derive_key(master: &Secret<String>) -> [u8; 32] {
     let hk = Hkdf::<Sha256>::new(Some(b"gatehouse"), master.expose().as_bytes());
     let mut key = [0u8; 32];
     // 32 bytes is far below HKDF-SHA256's limit.
     let _ = hk.expand(b"audit-chain-v1", &mut key);
-    let _ = KEY.set(key);
+    key
+}
+
+/// Sets the chain's key from the master secret.
+pub fn init(master: &Secret<String>) {
+    let _ = KEY.set(derive_key(master));
+}
+
+/// Also accepts what the previous master secret sealed (`secret_key_previous`), if configured.
+pub fn init_previous(previous: Option<&Secret<String>>) {
+    if let Some(previous) = previous {
+        let _ = PREVIOUS.set(derive_key(previous));
+    }
 }
 
 fn key() -> Result<&'static [u8; 32], DbErr> {
     KEY.get()
         .ok_or_else(|| DbErr::Custom("the audit chain key was not initialised".into()))
+}
+
+/// The keys a stored seal may have been made with: the current one, then the previous one.
+fn accepted_keys() -> Result<Vec<&'static [u8; 32]>, DbErr> {
+    let mut keys = vec![key()?];
+    keys.extend(PREVIOUS.get());
+    Ok(keys)
 }
 
 /// What a row's hash covers. `outcome` and `target` arrived with version 2 of the encoding:
@@ -137,7 +160,7 @@ pub struct NewRow {
 
 /// A transaction in which this writer alone changes the log: the process lock, and on
 /// PostgreSQL a transaction advisory lock shared by every replica.
-async fn exclusive(
+pub(crate) async fn exclusive(
     db: &DatabaseConnection,
 ) -> Result<(tokio::sync::MutexGuard<'static, ()>, DatabaseTransaction), DbErr> {
     let guard = APPEND.lock().await;
@@ -157,7 +180,7 @@ async fn exclusive(
 /// has read become a writer when another connection (another table's writer here, or another
 /// process such as the CLI) wrote since its snapshot. The transaction is rolled back when
 /// dropped; trying afresh reads the new last row, so the chain stays linear.
-async fn retrying_when_busy<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
+pub(crate) async fn retrying_when_busy<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, DbErr>>,
@@ -264,13 +287,15 @@ pub enum Verdict {
 /// Walks the whole log in id order and checks every hash and every link.
 pub async fn verify(db: &DatabaseConnection) -> Result<Verdict, DbErr> {
     const PAGE: u64 = 1000;
-    let key = key()?;
+    let keys = accepted_keys()?;
     let (mut legacy, mut chained) = (0u64, 0u64);
     let mut last: Option<(i32, String)> = None;
     let mut after = 0i32;
     // After retention the chain starts at the sealed anchor, not at the first row.
     if let Some(anchor) = audit_anchor::Entity::find_by_id(1).one(db).await? {
-        if anchor_seal(key, anchor.last_id, &anchor.last_hash) != anchor.seal {
+        let sealed =
+            |k: &&[u8; 32]| anchor_seal(k, anchor.last_id, &anchor.last_hash) == anchor.seal;
+        if !keys.iter().any(sealed) {
             let reason = "the retention anchor (where the chain starts) was changed";
             return Ok(broken(anchor.last_id, reason, 0));
         }
@@ -310,7 +335,7 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verdict, DbErr> {
                 };
                 return Ok(broken(row.id, &reason, chained));
             }
-            if &hash_of(key, row) != stored {
+            if !keys.iter().any(|k| &hash_of(k, row) == stored) {
                 return Ok(broken(
                     row.id,
                     "its content does not match its hash: the row was edited",
@@ -384,6 +409,91 @@ async fn prune_once(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u6
     Ok(removed)
 }
 
+/// Why a re-key stopped (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+pub enum RekeyError {
+    #[error("the audit chain does not verify under the previous or the current key at row {id}: {reason}")]
+    Broken { id: i32, reason: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Re-seals the whole chain under the current key, inside `txn` (opened by [`exclusive`], so no
+/// row is appended meanwhile). Every row must first check out, link and hash, under `old` or the
+/// current key (rows appended since the restart with the new key); the first that does not stops
+/// the rotation. Each row keeps its encoding version (the hash input is the same but for the key
+/// and the rewritten link); the anchor keeps its last hash (the removed row it names cannot be
+/// re-hashed) under a new seal. Returns how many rows were rewritten.
+pub async fn rekey(txn: &DatabaseTransaction, old: &[u8; 32]) -> Result<u64, RekeyError> {
+    const PAGE: u64 = 1000;
+    let new = key()?;
+    let keys = [new, old];
+    let broken = |id: i32, reason: &str| RekeyError::Broken {
+        id,
+        reason: reason.to_owned(),
+    };
+    // The link as stored (to check) and as rewritten (to write).
+    let (mut stored_last, mut new_last): (Option<String>, Option<String>) = (None, None);
+    let mut after = 0i32;
+    if let Some(anchor) = audit_anchor::Entity::find_by_id(1).one(txn).await? {
+        if !keys
+            .iter()
+            .any(|k| anchor_seal(k, anchor.last_id, &anchor.last_hash) == anchor.seal)
+        {
+            return Err(broken(anchor.last_id, "the retention anchor was changed"));
+        }
+        after = anchor.last_id;
+        stored_last = Some(anchor.last_hash.clone()).filter(|h| !h.is_empty());
+        new_last = stored_last.clone();
+        let seal = anchor_seal(new, anchor.last_id, &anchor.last_hash);
+        let mut row: audit_anchor::ActiveModel = anchor.into();
+        row.seal = Set(seal);
+        row.update(txn).await?;
+    }
+    let mut rewritten = 0u64;
+    loop {
+        let rows = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Id.gt(after))
+            .order_by_asc(audit_entry::Column::Id)
+            .limit(PAGE)
+            .all(txn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            after = row.id;
+            let Some(stored) = row.hash.clone() else {
+                if stored_last.is_none() && row.prev_hash.is_none() {
+                    continue; // from before the chain existed: nothing to re-seal
+                }
+                return Err(broken(row.id, "the row has no hash inside the chain"));
+            };
+            if row.prev_hash != stored_last {
+                return Err(broken(row.id, "its link does not match the row before it"));
+            }
+            if !keys.iter().any(|k| hash_of(k, &row) == stored) {
+                return Err(broken(row.id, "its content does not match its hash"));
+            }
+            let relinked = audit_entry::Model {
+                prev_hash: new_last.clone(),
+                ..row.clone()
+            };
+            let hash = hash_of(new, &relinked);
+            if relinked.prev_hash != row.prev_hash || hash != stored {
+                let mut active: audit_entry::ActiveModel = row.into();
+                active.prev_hash = Set(relinked.prev_hash);
+                active.hash = Set(Some(hash.clone()));
+                active.update(txn).await?;
+                rewritten += 1;
+            }
+            stored_last = Some(stored);
+            new_last = Some(hash);
+        }
+    }
+    Ok(rewritten)
+}
+
 fn broken(id: i32, reason: &str, chained_before: u64) -> Verdict {
     Verdict::Broken {
         id,
@@ -391,6 +501,10 @@ fn broken(id: i32, reason: &str, chained_before: u64) -> Verdict {
         chained_before,
     }
 }
+
+#[cfg(test)]
+#[path = "chain_rekey_tests.rs"]
+mod rekey_tests;
 
 #[cfg(test)]
 mod tests {
@@ -479,6 +593,14 @@ mod tests {
             ..b
         };
         assert_ne!(row_hash(&K, &moved), row_hash(&K, &kept));
+    }
+
+    #[test]
+    fn each_master_secret_derives_its_own_chain_key() {
+        let a = derive_key(&Secret::new("0123456789abcdef0123456789abcdef".into()));
+        let b = derive_key(&Secret::new("fedcba9876543210fedcba9876543210".into()));
+        assert_ne!(a, b);
+        assert_ne!(anchor_seal(&a, 1, "h"), anchor_seal(&b, 1, "h"));
     }
 
     #[test]

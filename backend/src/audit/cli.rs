@@ -18,6 +18,9 @@ pub async fn verify(config: &Config) -> anyhow::Result<bool> {
     }
     let (master, _) = master_key::load_or_generate(config.secret_key.as_ref(), &config.data_dir)?;
     chain::init(&master);
+    // Mid-rotation, rows sealed under the previous secret are still the chain's own.
+    let previous = master_key::load_previous(config.secret_key_previous.as_ref())?;
+    chain::init_previous(previous.as_ref());
     let db = db::connect(config).await?;
     let verdict = chain::verify(&db).await?;
     db.close().await.ok();

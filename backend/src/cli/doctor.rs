@@ -110,7 +110,10 @@ async fn schema(db: &DatabaseConnection) -> Check {
 /// The key exists, and opens a stored credential (a server's or a TOTP secret), if any.
 async fn secret_key(config: &Config, db: Option<&DatabaseConnection>) -> Check {
     let master = super::existing_master(config).map_err(|e| e.to_string())?;
-    let vault = Vault::from_master(&master);
+    // Mid-rotation a credential may still be sealed under the previous key, which opens it.
+    let previous = crate::crypto::master_key::load_previous(config.secret_key_previous.as_ref())
+        .map_err(|e| e.to_string())?;
+    let vault = Vault::with_previous(&master, previous.as_ref());
     let Some(db) = db else {
         return Ok("present (no database to check it against)".into());
     };

@@ -1,10 +1,14 @@
 //! Operator commands that work on the database directly (no running gateway needed):
-//! `gatehouse user …`, `gatehouse migrate`, `gatehouse doctor`. Each opens the configured
-//! database with the gateway's own secret key, and audits what it changes as the actor
-//! `cli:<login>`, so the log shows that the change came from a shell on the host.
+//! `gatehouse user …`, `gatehouse migrate`, `gatehouse doctor`, `gatehouse export|import`,
+//! `gatehouse rotate-key`. Each opens the configured database with the gateway's own secret key,
+//! and audits what it changes as the actor `cli:<login>`, so the log shows that the change came
+//! from a shell on the host.
 
+pub mod backup;
 pub mod doctor;
+pub mod healthcheck;
 pub mod migrate;
+pub mod rotate_key;
 pub mod users;
 
 use anyhow::Context as _;
@@ -36,7 +40,6 @@ pub fn existing_master(config: &Config) -> anyhow::Result<Secret<String>> {
 /// the vault, and an audit chain keyed like the gateway's.
 pub struct Context {
     pub db: DatabaseConnection,
-    #[allow(dead_code)] // kept for commands that open sealed values
     pub vault: Vault,
     pub actor: Actor,
 }
@@ -44,12 +47,15 @@ pub struct Context {
 impl Context {
     pub async fn open(config: &Config) -> anyhow::Result<Context> {
         let master = existing_master(config)?;
+        // Mid-rotation the commands read what the previous secret sealed, like the gateway.
+        let previous = master_key::load_previous(config.secret_key_previous.as_ref())?;
         audit::chain::init(&master);
+        audit::chain::init_previous(previous.as_ref());
         db::ensure_data_dir(config)?;
         let db = db::connect(config).await.context("opening the database")?;
         Ok(Context {
             db,
-            vault: Vault::from_master(&master),
+            vault: Vault::with_previous(&master, previous.as_ref()),
             actor: cli_actor(),
         })
     }

@@ -59,9 +59,20 @@ pub fn load_or_generate(
     }
 }
 
+/// The previous master secret during a key rotation (`secret_key_previous`), held to the same
+/// length rule as the current one. It only ever opens; nothing is generated for it.
+pub fn load_previous(
+    configured: Option<&Secret<String>>,
+) -> Result<Option<Secret<String>>, MasterKeyError> {
+    match configured {
+        Some(secret) if secret.expose().len() < 32 => Err(MasterKeyError::TooShort),
+        other => Ok(other.cloned()),
+    }
+}
+
 /// Creates `path` with mode 0600 from the start (never world-readable, not even briefly); fails
 /// if it already exists so two starting replicas cannot overwrite each other's key.
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)

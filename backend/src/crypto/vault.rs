@@ -1,6 +1,7 @@
 //! Credentials at rest: Fernet (AES-128-CBC + HMAC-SHA256) under a key derived from the master
 //! secret with HKDF. Each ciphertext is wrapped in a versioned envelope `gh1:<key id>:<token>`, so
-//! a future key rotation can tell which key sealed a value.
+//! a key rotation can tell which key sealed a value: while a rotation is under way the vault also
+//! holds the previous master's key, opens what either sealed, and seals only under the current.
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
@@ -21,19 +22,33 @@ pub enum VaultError {
     Corrupt,
 }
 
-pub struct Vault {
+/// One derived key and the id its envelopes carry.
+struct SealKey {
     fernet: fernet::Fernet,
     key_id: String,
 }
 
+pub struct Vault {
+    current: SealKey,
+    /// The previous master's key during a rotation (`secret_key_previous`): opens, never seals.
+    previous: Option<SealKey>,
+}
+
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Vault(key {})", self.key_id)
+        match &self.previous {
+            Some(p) => write!(
+                f,
+                "Vault(key {}, previous {})",
+                self.current.key_id, p.key_id
+            ),
+            None => write!(f, "Vault(key {})", self.current.key_id),
+        }
     }
 }
 
-impl Vault {
-    pub fn from_master(master: &Secret<String>) -> Vault {
+impl SealKey {
+    fn derive(master: &Secret<String>) -> SealKey {
         let hk = Hkdf::<Sha256>::new(Some(b"gatehouse"), master.expose().as_bytes());
         let mut okm = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
@@ -42,31 +57,60 @@ impl Vault {
         let key_id = hex::encode(&Sha256::digest(okm)[..4]);
         let fernet = fernet::Fernet::new(&URL_SAFE.encode(okm))
             .unwrap_or_else(|| unreachable!("a 32-byte key is always a valid Fernet key"));
-        Vault { fernet, key_id }
+        SealKey { fernet, key_id }
+    }
+}
+
+/// The key id an envelope names, and its token.
+fn split(envelope: &str) -> Result<(&str, &str), VaultError> {
+    let mut parts = envelope.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(ENVELOPE_VERSION), Some(key_id), Some(token)) => Ok((key_id, token)),
+        _ => Err(VaultError::Malformed),
+    }
+}
+
+impl Vault {
+    pub fn from_master(master: &Secret<String>) -> Vault {
+        Vault::with_previous(master, None)
+    }
+
+    /// A vault that seals under `master` and also opens what `previous` sealed.
+    pub fn with_previous(master: &Secret<String>, previous: Option<&Secret<String>>) -> Vault {
+        let current = SealKey::derive(master);
+        // The same secret twice is no rotation: one key is enough.
+        let previous = previous
+            .map(SealKey::derive)
+            .filter(|p| p.key_id != current.key_id);
+        Vault { current, previous }
+    }
+
+    /// The id new envelopes carry.
+    pub fn key_id(&self) -> &str {
+        &self.current.key_id
+    }
+
+    /// Whether `envelope` was sealed under the current key (a rotation has nothing to do for it).
+    pub fn is_current(&self, envelope: &str) -> bool {
+        split(envelope).is_ok_and(|(key_id, _)| key_id == self.current.key_id)
     }
 
     pub fn seal(&self, plaintext: &str) -> String {
         format!(
             "{ENVELOPE_VERSION}:{}:{}",
-            self.key_id,
-            self.fernet.encrypt(plaintext.as_bytes())
+            self.current.key_id,
+            self.current.fernet.encrypt(plaintext.as_bytes())
         )
     }
 
     pub fn open(&self, envelope: &str) -> Result<Secret<String>, VaultError> {
-        let mut parts = envelope.splitn(3, ':');
-        let (Some(ENVELOPE_VERSION), Some(key_id), Some(token)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(VaultError::Malformed);
-        };
-        if key_id != self.key_id {
-            return Err(VaultError::UnknownKey(key_id.to_string()));
-        }
-        let bytes = self
-            .fernet
-            .decrypt(token)
-            .map_err(|_| VaultError::Corrupt)?;
+        let (key_id, token) = split(envelope)?;
+        let key = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| VaultError::UnknownKey(key_id.to_string()))?;
+        let bytes = key.fernet.decrypt(token).map_err(|_| VaultError::Corrupt)?;
         String::from_utf8(bytes)
             .map(Secret::new)
             .map_err(|_| VaultError::Corrupt)
@@ -101,5 +145,30 @@ mod tests {
         tampered.push('A');
         assert!(a.open(&tampered).is_err());
         assert!(matches!(a.open("plain"), Err(VaultError::Malformed)));
+    }
+
+    #[test]
+    fn during_a_rotation_both_keys_open_and_only_the_new_one_seals() {
+        let old = Secret::new("0123456789abcdef0123456789abcdef".to_string());
+        let new = Secret::new("fedcba9876543210fedcba9876543210".to_string());
+        let under_old = Vault::from_master(&old).seal("old secret");
+        let rotating = Vault::with_previous(&new, Some(&old));
+        assert_eq!(rotating.open(&under_old).unwrap().expose(), "old secret");
+        assert!(!rotating.is_current(&under_old));
+        let under_new = rotating.seal("new secret");
+        assert!(rotating.is_current(&under_new));
+        assert_eq!(rotating.key_id(), Vault::from_master(&new).key_id());
+        // Once the previous key is dropped, what it sealed no longer opens.
+        let after = Vault::from_master(&new);
+        assert!(matches!(
+            after.open(&under_old),
+            Err(VaultError::UnknownKey(_))
+        ));
+        assert_eq!(after.open(&under_new).unwrap().expose(), "new secret");
+        let third = vault("a-third-key-that-is-long-enough-0000");
+        assert!(matches!(
+            third.open(&under_new),
+            Err(VaultError::UnknownKey(_))
+        ));
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wire::terminal::codes;
 use wire::users::Role;
@@ -19,8 +20,53 @@ use crate::db::{server, user};
 use crate::servers::access::account_can_see;
 use crate::state::AppState;
 
-/// Ends every live session and join the accounts and servers no longer allow.
+/// A re-check asked of every replica (`gatehouse:all`), so sessions other replicas run are
+/// swept too.
+#[derive(Serialize, Deserialize)]
+struct SweepRequest {
+    kind: String,
+    /// The replica that asked (it has swept its own already).
+    from: String,
+    user_id: Option<i32>,
+    username: Option<String>,
+    client_ip: Option<String>,
+}
+
+/// Ends every live session and join the accounts and servers no longer allow, on every replica.
 pub async fn sweep(state: &AppState, actor: &Actor) {
+    sweep_here(state, actor).await;
+    if let Some(cluster) = &state.cluster {
+        let request = SweepRequest {
+            kind: "sweep".into(),
+            from: cluster.replica().to_owned(),
+            user_id: actor.user_id,
+            username: actor.username.clone(),
+            client_ip: actor.client_ip.clone(),
+        };
+        if let Err(e) = cluster.broadcast(&request).await {
+            tracing::warn!(error = %e, "other replicas' terminals are re-checked only at their next join or reattach");
+        }
+    }
+}
+
+/// Another replica's change: re-check the sessions that run here.
+pub async fn on_broadcast(state: &AppState, body: serde_json::Value) {
+    let Ok(request) = serde_json::from_value::<SweepRequest>(body) else {
+        return;
+    };
+    let me = state.cluster.as_ref().map(|c| c.replica());
+    if request.kind != "sweep" || Some(request.from.as_str()) == me {
+        return;
+    }
+    let actor = Actor {
+        user_id: request.user_id,
+        username: request.username,
+        client_ip: request.client_ip,
+    };
+    sweep_here(state, &actor).await;
+}
+
+async fn sweep_here(state: &AppState, actor: &Actor) {
     let sessions = state.terminals.all();
     if sessions.is_empty() {
         return;

@@ -13,7 +13,9 @@ use axum::{Json, Router};
 use tokio::sync::mpsc;
 use wire::terminal::{codes, Limits, SessionView};
 
-use super::registry::SessionInfo;
+use super::remote::directory::{self, Entry};
+use super::remote::protocol::{Answer, Call};
+use super::remote::{self, Found};
 use super::viewer::{CloseReason, Command};
 use crate::auth::CurrentUser;
 use crate::error::extract::Path;
@@ -58,16 +60,42 @@ pub fn session_not_found() -> ApiError {
     )
 }
 
-/// The session if it is live and the caller's; 404 `session_not_found` otherwise.
-pub fn find_owned(
+/// The session, here or on another replica, if it is live and the caller's; 404
+/// `session_not_found` otherwise.
+pub async fn find_owned(
     state: &AppState,
     user: &CurrentUser,
     session_id: &str,
-) -> ApiResult<(SessionInfo, mpsc::Sender<Command>)> {
-    state
-        .terminals
-        .owned(session_id, user.user.id)
-        .ok_or_else(session_not_found)
+) -> ApiResult<Found> {
+    match remote::find(state, session_id).await {
+        Some(found) if found.user_id() == user.user.id => Ok(found),
+        _ => Err(session_not_found()),
+    }
+}
+
+/// Ends a session that runs here and waits (a little) until it is gone, so an attach right
+/// after finds nothing.
+pub async fn close_and_wait(commands: &mpsc::Sender<Command>, reason: CloseReason) -> bool {
+    if commands.send(Command::Close(reason)).await.is_err() {
+        return false;
+    }
+    // The hub drops its command queue once it has unlisted the session.
+    let _ = tokio::time::timeout(CLOSE_WAIT, commands.closed()).await;
+    true
+}
+
+/// Ends the session wherever it runs; false when it was already gone.
+pub async fn end_session(found: &Found, reason: CloseReason) -> bool {
+    match found {
+        Found::Local(_, commands) => close_and_wait(commands, reason).await,
+        Found::Remote(r) => {
+            let call = Call::Close {
+                session_id: r.session_id.clone(),
+                access_revoked: reason == CloseReason::AccessRevoked,
+            };
+            matches!(r.call(&call).await, Ok(Answer::Done))
+        }
+    }
 }
 
 /// The caller's live sessions on servers they may still use, oldest first.
@@ -90,9 +118,27 @@ async fn list(
         .filter(|s| s.ssh_enabled)
         .map(|s| s.id)
         .collect();
-    let sessions = state
+    let mut sessions: Vec<(String, Entry)> = state
         .terminals
         .of_user(user.user.id)
+        .into_iter()
+        .map(|(id, info)| (id, Entry::of("", &info)))
+        .collect();
+    // Those other replicas run, when there are others.
+    if let Some(cluster) = &state.cluster {
+        match directory::of_user(cluster, user.user.id).await {
+            Ok(all) => {
+                let here: HashSet<String> = sessions.iter().map(|(id, _)| id.clone()).collect();
+                let elsewhere = all
+                    .into_iter()
+                    .filter(|(id, e)| e.replica != cluster.replica() && !here.contains(id));
+                sessions.extend(elsewhere);
+            }
+            Err(e) => tracing::warn!(error = %e, "listing only this replica's terminals"),
+        }
+    }
+    sessions.sort_by(|a, b| a.1.started_at.cmp(&b.1.started_at).then(a.0.cmp(&b.0)));
+    let sessions = sessions
         .into_iter()
         .filter(|(_, s)| usable.contains(&s.server_id))
         .map(|(session_id, s)| SessionView {
@@ -125,12 +171,9 @@ async fn close(
     user: CurrentUser,
     Path(session_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let (_, commands) = find_owned(&state, &user, &session_id)?;
-    commands
-        .send(Command::Close(CloseReason::Requested))
-        .await
-        .map_err(|_| session_not_found())?;
-    // The hub drops its command queue once it has unlisted the session.
-    let _ = tokio::time::timeout(CLOSE_WAIT, commands.closed()).await;
+    let found = find_owned(&state, &user, &session_id).await?;
+    if !end_session(&found, CloseReason::Requested).await {
+        return Err(session_not_found());
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,6 +36,8 @@ pub struct Binding {
     /// A reattach announces and sends the replay; a new session has nothing to replay.
     pub replay: bool,
     pub role: Role,
+    /// The session's participants, followed by an owner's socket (`None` for a joiner's).
+    pub roster: Option<watch::Receiver<Vec<ParticipantView>>>,
 }
 
 /// Whose socket this is.
@@ -96,17 +98,16 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
     let mut greeting = vec![text(&ServerFrame::Session {
         session_id: binding.session_id.clone(),
     })];
-    let mut roster = None;
+    let mut roster = binding.roster;
     let mut participant = None;
-    match binding.role {
-        Role::Owner => {
-            let rx = state.terminals.sharing().roster(&binding.session_id);
-            if !rx.borrow().is_empty() {
-                let participants = rx.borrow().clone();
-                greeting.push(text(&ServerFrame::Participants { participants }));
-            }
-            roster = Some(rx);
+    if let Some(rx) = &mut roster {
+        let participants = rx.borrow_and_update().clone();
+        if !participants.is_empty() {
+            greeting.push(text(&ServerFrame::Participants { participants }));
         }
+    }
+    match binding.role {
+        Role::Owner => {}
         Role::Joiner {
             participant: p,
             owner,
@@ -172,11 +173,7 @@ pub async fn run(state: &AppState, socket: WebSocket, binding: Binding) -> Outco
             }
             _ = done.cancelled() => break Outcome::Detached,
             code = kicked(participant.as_deref()) => {
-                let message = match code {
-                    codes::SHARE_REVOKED => "the owner stopped sharing this session",
-                    _ => "the owner removed you from this session",
-                };
-                let end = Ending::Error { code, message: message.to_owned() };
+                let end = Ending::Error { code, message: kick_message(code).to_owned() };
                 goodbye(&mut ws_tx, Some(end), &mut output, false, &done).await;
                 break Outcome::Ended;
             }
@@ -277,7 +274,16 @@ async fn goodbye(
     }
 }
 
-async fn kicked(participant: Option<&Participant>) -> &'static str {
+/// What a participant is told when it is removed with `code`.
+pub fn kick_message(code: &str) -> &'static str {
+    match code {
+        codes::SHARE_REVOKED => "the owner stopped sharing this session",
+        codes::ACCESS_REVOKED => "you may no longer use this session's server",
+        _ => "the owner removed you from this session",
+    }
+}
+
+pub(super) async fn kicked(participant: Option<&Participant>) -> &'static str {
     match participant {
         Some(p) => p.kicked().await,
         None => std::future::pending().await,
@@ -285,7 +291,7 @@ async fn kicked(participant: Option<&Participant>) -> &'static str {
 }
 
 /// The roster, each time it changes (never, for a joiner; `None` once it is gone).
-async fn changed(
+pub(super) async fn changed(
     roster: Option<&mut watch::Receiver<Vec<ParticipantView>>>,
 ) -> Option<Vec<ParticipantView>> {
     match roster {

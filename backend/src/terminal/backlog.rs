@@ -45,6 +45,13 @@ impl Backlog {
         self.items.push_back(Output::Data(chunk));
     }
 
+    /// A notice that `n` bytes were dropped upstream (by the replica hosting the session, for
+    /// a remote viewer), kept in order. Should this backlog overflow too before the notice is
+    /// taken, its own notice counts only what it dropped itself.
+    pub fn push_skipped(&mut self, n: u64) {
+        self.items.push_back(Output::Skipped(n));
+    }
+
     pub fn pop(&mut self) -> Option<Output> {
         let item = self.items.pop_front()?;
         match &item {

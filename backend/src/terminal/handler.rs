@@ -15,8 +15,11 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use wire::terminal::codes;
 
-use super::api::{find_owned, session_not_found};
+use super::api::{end_session, find_owned, session_not_found};
 use super::attachment::{self, Binding, Outcome, Role};
+use super::remote::protocol::Call;
+use super::remote::proxy::{self, BindError, Proxied};
+use super::remote::{self, Found};
 use super::session;
 use super::viewer::{CloseReason, Command};
 use crate::audit::{self, Actor, Event};
@@ -101,12 +104,14 @@ async fn open(
                 Ok(started) => started,
                 Err(e) => return fail(socket, e.code, e.message).await,
             };
+            let roster = Some(state.terminals.sharing().roster(&started.session_id));
             let binding = Binding {
                 session_id: started.session_id,
                 attached: started.attached,
                 commands: started.commands,
                 replay: false,
                 role: Role::Owner,
+                roster,
             };
             bind(&state, &actor, server.id, socket, binding).await;
         })
@@ -120,32 +125,58 @@ async fn attach(
     Query(query): Query<AttachQuery>,
     ws: Upgrade,
 ) -> ApiResult<Response> {
-    let (info, commands) = find_owned(&state, &user, &session_id)?;
+    let found = find_owned(&state, &user, &session_id).await?;
     // The owner's access is checked again: it may have been taken away since the session began.
     // A session its owner can no longer use is of no use to anyone, so it ends here.
-    match usable_server(&state, &user, info.server_id).await {
+    match usable_server(&state, &user, found.server_id()).await {
         Ok(_) => {}
         Err(ApiError::NotFound(_) | ApiError::Forbidden) => {
-            let _ = commands
-                .send(Command::Close(CloseReason::AccessRevoked))
-                .await;
+            end_session(&found, CloseReason::AccessRevoked).await;
             return Err(session_not_found());
         }
         Err(e) => return Err(e),
     }
+    let server_id = found.server_id();
+    let target = match found {
+        Found::Local(_, commands) => Target::Local(commands),
+        // Bound before the upgrade, so a refusal there is still a plain HTTP answer.
+        Found::Remote(r) => {
+            let size = requested_size(&query);
+            let call = |bridge| Call::Attach {
+                bridge,
+                session_id: session_id.clone(),
+                user_id: r.entry.user_id,
+                offset: query.offset,
+                size,
+            };
+            let lag = state.config.terminal_lag_bytes;
+            match proxy::bind(&r.cluster, &r.entry.replica, lag, true, call).await {
+                Ok(proxied) => Target::Remote(proxied),
+                Err(BindError::NotFound) => return Err(session_not_found()),
+                Err(BindError::Cluster(e)) => return Err(remote::unavailable(e)),
+            }
+        }
+    };
     let actor = Actor::from(&*user);
     let tracker = state.terminals.tracker().clone();
     Ok(upgrade(ws)?.on_upgrade(move |socket| {
-        tracker.track_future(reattach(
-            state,
-            actor,
-            session_id,
-            info.server_id,
-            commands,
-            socket,
-            query,
-        ))
+        let reattach = reattach(state, actor, session_id, server_id, target, socket, query);
+        tracker.track_future(reattach)
     }))
+}
+
+/// What a reattaching socket binds to.
+enum Target {
+    Local(mpsc::Sender<Command>),
+    /// Already bound to a session on another replica.
+    Remote(Proxied),
+}
+
+fn requested_size(query: &AttachQuery) -> Option<(u32, u32)> {
+    match (query.cols, query.rows) {
+        (Some(_), Some(_)) => Some(clamp_size(query.cols, query.rows)),
+        _ => None,
+    }
 }
 
 async fn reattach(
@@ -153,21 +184,28 @@ async fn reattach(
     actor: Actor,
     session_id: String,
     server_id: i32,
-    commands: mpsc::Sender<Command>,
+    target: Target,
     socket: WebSocket,
     query: AttachQuery,
 ) {
-    let Some(attached) = attachment::request_attach(&commands, query.offset).await else {
+    let bound = match target {
+        Target::Local(commands) => {
+            let attached = attachment::request_attach(&commands, query.offset).await;
+            if let (Some(attached), Some((cols, rows))) = (&attached, requested_size(&query)) {
+                state
+                    .terminals
+                    .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
+                attached.input.resize(cols, rows).await;
+            }
+            let roster = Some(state.terminals.sharing().roster(&session_id));
+            attached.map(|attached| (attached, commands, roster))
+        }
+        Target::Remote(p) => Some((p.attached, p.commands, p.roster)),
+    };
+    let Some((attached, commands, roster)) = bound else {
         let message = "the session has ended".to_string();
         return fail(socket, codes::SESSION_NOT_FOUND, message).await;
     };
-    if let (Some(_), Some(_)) = (query.cols, query.rows) {
-        let (cols, rows) = clamp_size(query.cols, query.rows);
-        state
-            .terminals
-            .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
-        attached.input.resize(cols, rows).await;
-    }
     audit::record(
         &state.db,
         &actor,
@@ -183,6 +221,7 @@ async fn reattach(
         commands,
         replay: true,
         role: Role::Owner,
+        roster,
     };
     bind(&state, &actor, server_id, socket, binding).await;
 }

@@ -7,7 +7,8 @@
 //! period. `registry.rs` finds sessions by id and counts them per user; `api.rs` lists and ends
 //! them over REST. Sharing: `sharing.rs` keeps share links and participants, `share_api.rs` is
 //! their REST side, `share_ws.rs` the join and watch sockets; joiners bind through the same
-//! attachment, fed by the hub from their own queues.
+//! attachment, fed by the hub from their own queues. `remote/` lets a socket on one replica
+//! bind to a session another runs (through Redis).
 
 pub mod access;
 pub mod api;
@@ -20,6 +21,7 @@ pub mod inbound;
 pub mod input;
 pub mod joiners;
 pub mod registry;
+pub mod remote;
 pub mod ring;
 pub mod session;
 pub mod share_api;

@@ -14,6 +14,7 @@ use wire::terminal::codes;
 use super::hub::{Activity, Hub, Settings};
 use super::input::Input;
 use super::registry::{SessionInfo, Slot};
+use super::remote;
 use super::viewer::{Attached, Command, HubEnd};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::config::Config;
@@ -153,21 +154,21 @@ pub async fn start(
         input.clone(),
         recorder.clone(),
     );
-    state.terminals.insert(
-        &session_id,
-        SessionInfo {
-            user_id: actor.user_id.unwrap_or_default(),
-            owner: actor.username.clone().unwrap_or_default(),
-            server_id: server.id,
-            server_name: server.name.clone(),
-            started_at,
-            attached: true,
-            cols,
-            rows,
-            recorder: recorder.clone(),
-        },
-        commands.clone(),
-    );
+    let info = SessionInfo {
+        user_id: actor.user_id.unwrap_or_default(),
+        owner: actor.username.clone().unwrap_or_default(),
+        server_id: server.id,
+        server_name: server.name.clone(),
+        started_at,
+        attached: true,
+        cols,
+        rows,
+        recorder: recorder.clone(),
+    };
+    state
+        .terminals
+        .insert(&session_id, info.clone(), commands.clone());
+    remote::announce(state, &session_id, &info).await;
     audit::record(&state.db, actor, Event::new("terminal.open").target(&session_id).server(Some(server.id)).details(json!({"session_id": session_id, "cols": cols, "rows": rows, "recorded": recorder.is_some()})))
     .await;
 
@@ -175,6 +176,7 @@ pub async fn start(
         (state.clone(), actor.clone(), session_id.clone(), server.id);
     state.terminals.tracker().spawn(async move {
         let end = hub.run(reader, commands_rx, state2.shutdown.clone()).await;
+        remote::withdraw(&state2, &id, info.user_id).await;
         // Close this channel only (ending the shell); the connection stays pooled for the user.
         input.close().await;
         drop(lease);

@@ -8,16 +8,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
-use wire::terminal::{ShareCreated, ShareRequest, Sharing as SharingView};
+use wire::terminal::{ShareCreated, ShareRequest, ShareView, Sharing as SharingView};
 use wire::users::Role as UserRole;
 
 use super::api::session_not_found;
-use super::registry::SessionInfo;
+use super::remote::protocol::{Answer, Call, Kicked};
+use super::remote::{self, directory, Found};
 use super::sharing::Mode;
 use crate::audit::{self, Actor, Event};
 use crate::auth::CurrentUser;
+use crate::crypto::token::token_digest;
 use crate::error::extract::{Json as BodyJson, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -37,17 +39,49 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The session, if the caller owns it (or is an admin); 404 `session_not_found` otherwise.
-fn managed(state: &AppState, user: &CurrentUser, session_id: &str) -> ApiResult<SessionInfo> {
-    let (info, _) = state
-        .terminals
-        .get(session_id)
+/// The session (here or on another replica), if the caller owns it (or is an admin); 404
+/// `session_not_found` otherwise.
+async fn managed(state: &AppState, user: &CurrentUser, session_id: &str) -> ApiResult<Found> {
+    let found = remote::find(state, session_id)
+        .await
         .ok_or_else(session_not_found)?;
-    if info.user_id == user.user.id || user.role() == UserRole::Admin {
-        Ok(info)
+    if found.user_id() == user.user.id || user.role() == UserRole::Admin {
+        Ok(found)
     } else {
         Err(session_not_found())
     }
+}
+
+/// A new link to a session that runs here, findable from every replica.
+pub(super) async fn create_link(
+    state: &AppState,
+    session_id: &str,
+    mode: Mode,
+    expires_at: DateTime<Utc>,
+) -> (String, ShareView) {
+    let (token, share) = state
+        .terminals
+        .sharing()
+        .create(session_id, mode, expires_at);
+    if let Some(cluster) = &state.cluster {
+        let digest = token_digest(&token);
+        if let Err(e) = directory::add_share(cluster, &digest, session_id, expires_at).await {
+            tracing::warn!(error = %e, "a share link is usable only through this replica");
+        }
+    }
+    (token, share)
+}
+
+/// Revokes every link of a session that runs here; returns how many there were.
+pub(super) async fn revoke_links(state: &AppState, session_id: &str) -> usize {
+    let digests = state.terminals.sharing().revoke_all(session_id);
+    if let Some(cluster) = &state.cluster {
+        if let Err(e) = directory::remove_shares(cluster, &digests).await {
+            // They lead nowhere: this replica no longer admits them.
+            tracing::warn!(error = %e, "revoked share links stay listed in redis until they expire");
+        }
+    }
+    digests.len()
 }
 
 #[utoipa::path(
@@ -68,7 +102,7 @@ async fn create(
     req: Result<BodyJson<ShareRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<ShareCreated>)> {
     // Whose session it is comes first: others learn nothing, not even that the body is wrong.
-    let info = managed(&state, &user, &session_id)?;
+    let found = managed(&state, &user, &session_id).await?;
     let BodyJson(req) = req?;
     let mode = Mode::parse(&req.mode)
         .ok_or_else(|| ApiError::Validation("mode must be \"ro\" or \"rw\"".into()))?;
@@ -80,16 +114,26 @@ async fn create(
     }
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     let expires_at = Utc::now() + chrono::Duration::seconds(secs);
-    let (token, share) = state
-        .terminals
-        .sharing()
-        .create(&session_id, mode, expires_at);
+    let (token, share) = match &found {
+        Found::Local(..) => create_link(&state, &session_id, mode, expires_at).await,
+        Found::Remote(r) => {
+            let call = Call::ShareCreate {
+                session_id: session_id.clone(),
+                mode: mode.as_str().to_owned(),
+                expires_at,
+            };
+            match r.call(&call).await? {
+                Answer::Created { token, share } => (token, share),
+                _ => return Err(session_not_found()),
+            }
+        }
+    };
     audit::record(
         &state.db,
         &Actor::from(&*user),
         Event::new("terminal.share")
             .target(&session_id)
-            .server(Some(info.server_id))
+            .server(Some(found.server_id()))
             .details(json!({
                 "session_id": session_id,
                 "share_id": share.id,
@@ -126,8 +170,13 @@ async fn list(
     user: CurrentUser,
     Path(session_id): Path<String>,
 ) -> ApiResult<Json<SharingView>> {
-    managed(&state, &user, &session_id)?;
-    Ok(Json(state.terminals.sharing().view(&session_id)))
+    match managed(&state, &user, &session_id).await? {
+        Found::Local(..) => Ok(Json(state.terminals.sharing().view(&session_id))),
+        Found::Remote(r) => match r.call(&Call::ShareList { session_id }).await? {
+            Answer::Sharing { sharing } => Ok(Json(sharing)),
+            _ => Err(session_not_found()),
+        },
+    }
 }
 
 #[utoipa::path(
@@ -145,14 +194,25 @@ async fn revoke(
     user: CurrentUser,
     Path(session_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let info = managed(&state, &user, &session_id)?;
-    let revoked = state.terminals.sharing().revoke_all(&session_id);
+    let found = managed(&state, &user, &session_id).await?;
+    let revoked = match &found {
+        Found::Local(..) => revoke_links(&state, &session_id).await,
+        Found::Remote(r) => {
+            let call = Call::ShareRevoke {
+                session_id: session_id.clone(),
+            };
+            match r.call(&call).await? {
+                Answer::Revoked { count } => count,
+                _ => return Err(session_not_found()),
+            }
+        }
+    };
     audit::record(
         &state.db,
         &Actor::from(&*user),
         Event::new("terminal.share_revoked")
             .target(&session_id)
-            .server(Some(info.server_id))
+            .server(Some(found.server_id()))
             .details(json!({"session_id": session_id, "shares": revoked})),
     )
     .await;
@@ -177,21 +237,37 @@ async fn kick(
     user: CurrentUser,
     Path((session_id, participant_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let info = managed(&state, &user, &session_id)?;
-    let participant = state
-        .terminals
-        .sharing()
-        .kick(&session_id, &participant_id)
-        .ok_or(ApiError::NotFound("participant"))?;
+    let found = managed(&state, &user, &session_id).await?;
+    let kicked = match &found {
+        Found::Local(..) => state
+            .terminals
+            .sharing()
+            .kick(&session_id, &participant_id)
+            .map(|p| Kicked {
+                username: p.username.clone(),
+                user_id: p.user_id,
+            }),
+        Found::Remote(r) => {
+            let call = Call::Kick {
+                session_id: session_id.clone(),
+                participant_id: participant_id.clone(),
+            };
+            match r.call(&call).await? {
+                Answer::Kicked { participant } => participant,
+                _ => return Err(session_not_found()),
+            }
+        }
+    };
+    let participant = kicked.ok_or(ApiError::NotFound("participant"))?;
     audit::record(
         &state.db,
         &Actor::from(&*user),
         Event::new("terminal.kick")
             .target(&session_id)
-            .server(Some(info.server_id))
+            .server(Some(found.server_id()))
             .details(json!({
                 "session_id": session_id,
-                "participant_id": participant.id,
+                "participant_id": participant_id,
                 "username": participant.username,
                 "user_id": participant.user_id,
             })),

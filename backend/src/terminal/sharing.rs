@@ -55,9 +55,22 @@ pub struct Participant {
 }
 
 impl Participant {
+    #[cfg(test)]
     pub fn new(user_id: i32, username: String, mode: Mode, via_share: bool) -> Participant {
+        let id = uuid::Uuid::new_v4().to_string();
+        Participant::with_id(id, user_id, username, mode, via_share)
+    }
+
+    /// One whose id was chosen elsewhere (by the replica its socket is on).
+    pub fn with_id(
+        id: String,
+        user_id: i32,
+        username: String,
+        mode: Mode,
+        via_share: bool,
+    ) -> Participant {
         Participant {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             user_id,
             username,
             mode,
@@ -172,10 +185,15 @@ impl Sharing {
 
     /// The session and mode a live, unexpired token admits to.
     pub fn find(&self, token: &str) -> Option<(String, Mode)> {
+        self.find_digest(&token_digest(token))
+    }
+
+    /// The same, by the token's digest (as other replicas ask).
+    pub fn find_digest(&self, digest: &str) -> Option<(String, Mode)> {
         let mut inner = lock(&self.inner);
         let now = Utc::now();
         inner.shares.retain(|_, s| s.expires_at > now);
-        let share = inner.shares.get(&token_digest(token))?;
+        let share = inner.shares.get(digest)?;
         Some((share.session_id.clone(), share.mode))
     }
 
@@ -201,12 +219,16 @@ impl Sharing {
     }
 
     /// Drops every link of the session and disconnects everyone who joined through one.
-    /// Returns how many links there were.
-    pub fn revoke_all(&self, session_id: &str) -> usize {
+    /// Returns the links' digests.
+    pub fn revoke_all(&self, session_id: &str) -> Vec<String> {
         let mut inner = lock(&self.inner);
-        let before = inner.shares.len();
+        let revoked: Vec<String> = inner
+            .shares
+            .iter()
+            .filter(|(_, s)| s.session_id == session_id)
+            .map(|(digest, _)| digest.clone())
+            .collect();
         inner.shares.retain(|_, s| s.session_id != session_id);
-        let revoked = before - inner.shares.len();
         if let Some(s) = inner.sessions.get(session_id) {
             for p in s.participants.iter().filter(|p| p.via_share) {
                 p.kick(codes::SHARE_REVOKED);
@@ -293,7 +315,7 @@ mod tests {
         let p = Arc::new(Participant::new(2, "bob".into(), Mode::ReadOnly, true));
         sharing.join("s1", p.clone());
         assert_eq!(sharing.view("s1").participants.len(), 1);
-        assert_eq!(sharing.revoke_all("s1"), 1);
+        assert_eq!(sharing.revoke_all("s1").len(), 1);
         assert!(sharing.find(&token).is_none());
         assert!(p.kick.is_cancelled());
         assert_eq!(p.reason.get().copied(), Some(codes::SHARE_REVOKED));

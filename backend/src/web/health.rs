@@ -35,6 +35,11 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         instance_id: state.instance_id.to_string(),
         // Whether this replica holds the monitor lease (and so probes the servers).
         monitor_role: state.monitor.role().into(),
+        demo: state.config.demo_mode,
+        demo_login: state.config.demo_mode.then(|| wire::DemoLogin {
+            username: state.config.demo_username.clone(),
+            password: state.config.demo_password.clone(),
+        }),
     })
 }
 

@@ -53,6 +53,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::metrics::handlers::routes())
         .merge(assets::routes(&state.config.root_path))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    // Demo mode: one gate in front of every route, so a route added later is read-only too.
+    let app = if state.config.demo_mode {
+        app.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::demo::read_only,
+        ))
+    } else {
+        app
+    };
     let root_path = state.config.root_path.clone();
     let app = security::headers(app, https).with_state(state);
     root::mount(app, root_path)
