@@ -274,14 +274,16 @@ impl Bridge {
                 return;
             }
         }
-        if !self.send(Frame::ReplayEnd(replay.offset)).await {
-            return;
-        }
+        // The roster comes before the replay ends, so the remote socket greets with it, as a
+        // local owner's does.
         if let Some(rx) = &mut roster {
             let list = rx.borrow_and_update().clone();
             if !list.is_empty() && !self.send(Frame::Roster(list)).await {
                 return;
             }
+        }
+        if !self.send(Frame::ReplayEnd(replay.offset)).await {
+            return;
         }
         let done = CancellationToken::new();
         let inbound = tokio::spawn(self.inbound(route, input, done.clone()));

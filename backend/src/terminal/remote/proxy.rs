@@ -73,6 +73,8 @@ pub async fn bind(
         match Frame::decode(frame) {
             Some(Frame::ReplayChunk(chunk)) => chunks.push(chunk),
             Some(Frame::ReplayEnd(offset)) => break offset,
+            // Before the replay ends, so the socket's greeting names the participants.
+            Some(Frame::Roster(list)) => first_roster = list,
             Some(Frame::Exited(_) | Frame::Error { .. }) => return Err(BindError::NotFound),
             _ => {}
         }
@@ -80,7 +82,7 @@ pub async fn bind(
     let (output_tx, output) = mpsc::channel(VIEWER_QUEUE);
     let (ending_tx, ending) = oneshot::channel();
     let (commands, commands_rx) = mpsc::channel(8);
-    let (roster_tx, roster_rx) = watch::channel(std::mem::take(&mut first_roster));
+    let (roster_tx, roster_rx) = watch::channel(first_roster);
     let pump = Pump {
         cluster: cluster.clone(),
         up: up.clone(),
