@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::process::{log_to, run, spawn_from_long_lived_thread};
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+/// Where the PostgreSQL 15 server binaries are (Debian's layout).
+pub const BIN: &str = "/usr/lib/postgresql/15/bin";
 const SUPERUSER_PASSWORD: &str = "gatehouse-pg-test-pw";
 
 /// The cluster shared by every test in this binary.

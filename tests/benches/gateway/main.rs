@@ -9,10 +9,13 @@
 //! GATEHOUSE_BENCH_ONLY=files (only the files rows), GATEHOUSE_BENCH_DEPTH (the gateway's
 //! `files_pipeline_depth`, to tune it), GATEHOUSE_BENCH_ONLY=jump (only the jump-host rows),
 //! GATEHOUSE_BENCH_ONLY=viewers (only the live-session rows: viewers and recording) with
-//! GATEHOUSE_BENCH_VIEWERS (the numbers of read-only viewers, `0,10,50`).
+//! GATEHOUSE_BENCH_VIEWERS (the numbers of read-only viewers, `0,10,50`),
+//! GATEHOUSE_BENCH_ONLY=replicas (only the terminals-across-replicas rows: two gateways on
+//! PostgreSQL and Redis, a terminal on one reached through the other).
 
 mod files;
 mod jump;
+mod replicas;
 mod viewers;
 
 use std::fs;
@@ -96,20 +99,32 @@ async fn gateway_throughput(
 ) -> f64 {
     let mut rates = Vec::new();
     for _ in 0..runs {
-        let mut term = ready_terminal(api, server).await;
-        if acking {
-            term.ack(0).await;
-        }
-        let end = Marker::new("CATEND");
-        rates.push(cat_rate(&mut term, file, size, acking, &end).await.0);
-        term.close().await;
+        let term = ready_terminal(api, server).await;
+        rates.push(terminal_rate(term, file, size, acking).await.0);
     }
     median(rates)
 }
 
+/// One measurement of [`gateway_throughput`] on `term` (ready: echo off, prompt read), which it
+/// then ends: opts into flow control when `acking`, reads one `cat`. Returns [`cat_rate`]'s
+/// MB/s and skipped bytes.
+async fn terminal_rate(mut term: Terminal, file: &Path, size: u64, acking: bool) -> (f64, u64) {
+    if acking {
+        term.ack(0).await;
+    }
+    let end = Marker::new("CATEND");
+    let measured = cat_rate(&mut term, file, size, acking, &end).await;
+    term.close().await;
+    measured
+}
+
 /// A fresh 200×50 terminal with echo off, its prompt read.
 async fn ready_terminal(api: &Api, server: i32) -> Terminal {
-    let mut term = Terminal::open_sized(api, server, 200, 50).await;
+    make_ready(Terminal::open_sized(api, server, 200, 50).await).await
+}
+
+/// Turns echo off on an open terminal and reads up to its prompt.
+async fn make_ready(mut term: Terminal) -> Terminal {
     let ready = Marker::new("RDY");
     term.send_line(&format!("stty -echo; printf '%s\\n' {}", ready.shell))
         .await;
@@ -202,6 +217,14 @@ fn openssh_throughput(sshd: &Sshd, file: &Path, size: u64, runs: usize, tty: boo
 /// Round trips of single keystrokes echoed by the remote PTY, through the gateway.
 async fn gateway_echo(api: &Api, server: i32, samples: usize) -> Vec<Duration> {
     let mut term = Terminal::open(api, server).await;
+    let times = echo_round_trips(&mut term, samples).await;
+    term.close().await;
+    times
+}
+
+/// `samples` keystroke round trips (after 50 warm-up rounds) on an open terminal, sorted: the
+/// shell is put into `stty raw echo; exec cat >/dev/null`, so the remote PTY echoes each byte.
+async fn echo_round_trips(term: &mut Terminal, samples: usize) -> Vec<Duration> {
     let ready = Marker::new("ECHO");
     term.send_line(&format!(
         "stty raw echo; printf '%s\\n' {}; exec cat >/dev/null",
@@ -219,7 +242,6 @@ async fn gateway_echo(api: &Api, server: i32, samples: usize) -> Vec<Duration> {
             times.push(start.elapsed());
         }
     }
-    term.close().await;
     times.sort();
     times
 }
@@ -355,6 +377,9 @@ async fn main() {
     if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "viewers") {
         return viewers::only(binary, mb, runs).await;
     }
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "replicas") {
+        return replicas::only(binary, mb, runs, samples).await;
+    }
     let sshd = Sshd::start();
     let mut gh = Gatehouse::start_with(Options {
         binary: Some(binary.clone()),
@@ -410,6 +435,7 @@ async fn main() {
     let file_rows = files::run(&gh, &admin, &sshd, server, file_mb, runs).await;
     let jump_rows = jump::run(&admin, &sshd, server, &file, size, runs).await;
     let viewer_rows = viewers::run(&binary, &sshd, &file, size, runs).await;
+    let replica_rows = replicas::run(&binary, &sshd, &file, size, runs, samples).await;
     let (status, by_itself) = gh.terminate();
 
     let gw50 = percentile(&gw_echo, 50);
@@ -471,6 +497,7 @@ async fn main() {
     files::print(&file_rows);
     jump::print(&jump_rows);
     viewers::print(&viewer_rows);
+    replicas::print(&replica_rows);
     println!();
     println!(
         "gateway stopped on SIGTERM: {status}{}",
