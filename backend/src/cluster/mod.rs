@@ -191,6 +191,23 @@ impl Cluster {
         Ok(())
     }
 
+    /// Publishes each payload on `channel`, in order, in one round trip; fails when nobody
+    /// listens there.
+    pub async fn publish_all(&self, channel: &str, payloads: &[Bytes]) -> Result<(), ClusterError> {
+        let mut pipe = redis::pipe();
+        for payload in payloads {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload.as_ref());
+        }
+        let mut conn = self.inner.conn.clone();
+        let receivers: Vec<i64> = tokio::time::timeout(CALL_TIMEOUT, pipe.query_async(&mut conn))
+            .await
+            .map_err(|_| ClusterError::Timeout)??;
+        if receivers.contains(&0) {
+            return Err(ClusterError::NoListener(channel.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Sends `body` to every replica (this one included).
     pub async fn broadcast(&self, body: &impl Serialize) -> Result<(), ClusterError> {
         let payload = serde_json::to_vec(body)?;

@@ -5,9 +5,10 @@
 //! join), so the hub's rules hold unchanged across replicas: it never waits for a bridge; a
 //! bridge that cannot keep up lags in the hub's backlog and is then skipped, and so on. The
 //! bridge publishes each output chunk and awaits the publish before taking the next, so its
-//! pace is Redis's; the viewer replica absorbs bursts in its own bounded backlog
-//! (`proxy.rs`). Inbound frames (stdin, resize, close, leave, ping) are handled by a task of
-//! their own, so a paste waiting for SSH window never holds output up.
+//! pace is Redis's, and keeps at most a flow window unacknowledged by the viewer replica
+//! (`proxy.rs` acks what its socket took), so a slow browser there lags here, in the hub.
+//! Inbound frames (stdin, resize, close, leave, ping, acks) are handled by a task of their own,
+//! so a paste waiting for SSH window never holds output up.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use super::{directory, PING_EVERY, SILENCE};
 use crate::cluster::{Cluster, Incoming, Request};
 use crate::state::AppState;
 use crate::terminal::attachment::{changed, kick_message, kicked, request_attach};
+use crate::terminal::flow::Flow;
 use crate::terminal::input::Input;
 use crate::terminal::share_ws::Participation;
 use crate::terminal::sharing::{Mode, Participant};
@@ -238,6 +240,9 @@ async fn join(
     participation.end().await;
 }
 
+/// Most output frames published in one round trip to Redis.
+const MAX_BATCH: usize = 8;
+
 struct Bridge {
     state: AppState,
     cluster: Cluster,
@@ -286,9 +291,15 @@ impl Bridge {
             return;
         }
         let done = CancellationToken::new();
-        let inbound = tokio::spawn(self.inbound(route, input, done.clone()));
+        // The viewer replica acks what its socket took; at most a window goes unacknowledged,
+        // so a slow browser there backs up into this hub's backlog (then `skipped`), exactly
+        // as it would connected here, and the viewer replica buffers no more than a window.
+        let flow = Arc::new(Flow::default());
+        let inbound = tokio::spawn(self.inbound(route, input, flow.clone(), done.clone()));
         let mut ping = tokio::time::interval(PING_EVERY);
+        let mut sent: u64 = 0;
         loop {
+            let paused = flow.must_wait(sent);
             tokio::select! {
                 biased;
                 end = &mut ending => {
@@ -306,18 +317,30 @@ impl Bridge {
                         break;
                     }
                 }
-                item = output.recv() => {
-                    let sent = match item {
-                        Some(Output::Data(chunk)) => self.send(Frame::Data(chunk)).await,
-                        Some(Output::Skipped(n)) => self.send(Frame::Skipped(n)).await,
-                        None => {
-                            let end = (&mut ending).await.ok();
-                            self.goodbye(end, &mut output).await;
-                            break;
-                        }
+                _ = flow.acks.notified(), if paused => {}
+                item = output.recv(), if !paused => {
+                    let Some(first) = item else {
+                        let end = (&mut ending).await.ok();
+                        self.goodbye(end, &mut output).await;
+                        break;
                     };
+                    // What else the hub has queued goes in the same round trip to Redis.
+                    let mut frames = Vec::with_capacity(MAX_BATCH);
+                    let mut next = Some(first);
+                    while let Some(item) = next.take() {
+                        frames.push(match item {
+                            Output::Data(chunk) => {
+                                sent += chunk.len() as u64;
+                                Frame::Data(chunk).encode()
+                            }
+                            Output::Skipped(n) => Frame::Skipped(n).encode(),
+                        });
+                        if frames.len() < MAX_BATCH && !flow.must_wait(sent) {
+                            next = output.try_recv().ok();
+                        }
+                    }
                     // Nobody listens for this bridge any more: its viewer replica is gone.
-                    if !sent {
+                    if self.cluster.publish_all(&self.down, &frames).await.is_err() {
                         break;
                     }
                 }
@@ -366,6 +389,7 @@ impl Bridge {
         &self,
         mut route: crate::cluster::Route,
         input: Input,
+        flow: Arc<Flow>,
         done: CancellationToken,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let state = self.state.clone();
@@ -417,6 +441,7 @@ impl Bridge {
                     Some(Frame::Close) if owner => {
                         let _ = commands.send(Command::Close(CloseReason::Requested)).await;
                     }
+                    Some(Frame::Ack(bytes)) => flow.ack(bytes),
                     Some(Frame::Leave) => break,
                     _ => {}
                 }

@@ -117,6 +117,9 @@ pub enum Frame {
     Leave,
     /// Either way: still here.
     Ping,
+    /// Viewer → host: this many more output bytes were handed to the socket (flow control:
+    /// the host keeps at most a window unacknowledged, as for a browser that acks).
+    Ack(u64),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -171,6 +174,10 @@ impl Frame {
             Frame::Close => out.put_u8(8),
             Frame::Leave => out.put_u8(9),
             Frame::Ping => out.put_u8(10),
+            Frame::Ack(n) => {
+                out.put_u8(11);
+                out.put_u64(*n);
+            }
         }
         out.freeze()
     }
@@ -202,6 +209,7 @@ impl Frame {
             8 => Frame::Close,
             9 => Frame::Leave,
             10 => Frame::Ping,
+            11 => Frame::Ack(u64_of(&bytes)?),
             _ => return None,
         })
     }
@@ -234,6 +242,7 @@ mod tests {
             Frame::Close,
             Frame::Leave,
             Frame::Ping,
+            Frame::Ack(256 * 1024),
         ];
         for frame in frames {
             assert_eq!(Frame::decode(frame.encode()), Some(frame));

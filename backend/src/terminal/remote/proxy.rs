@@ -3,16 +3,17 @@
 //! replay, an output queue, the ending, an input, a command queue and, for an owner, the
 //! roster), so `attachment::run` drives it unchanged.
 //!
-//! Back-pressure: the pub/sub listener hands frames over without waiting, and the pump moves
-//! them into the socket's queue (4 chunks, as from a hub) and, when that is full, into a
-//! backlog bounded by `terminal_lag_bytes`; past it the oldest waiting output is dropped and
-//! the socket is told `skipped`, exactly as a hub does. So a slow browser costs bounded memory
-//! here and never slows the hosting replica, its hub or the other viewers.
+//! Back-pressure: the pub/sub listener hands frames over without waiting; the pump moves them
+//! into the socket's queue (4 chunks, as from a hub) and acks to the host what the socket took,
+//! every `ACK_EVERY` bytes. The host keeps at most a flow window (1 MiB) unacknowledged, so a
+//! slow browser here backs up into the hub's backlog there, as if it were connected there, and
+//! this replica holds at most a window. Frames that find the queue full wait in a backlog
+//! bounded by `terminal_lag_bytes` (past it: `skipped`), which the window keeps from filling.
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use wire::terminal::{codes, ParticipantView};
+use wire::terminal::{codes, ParticipantView, ACK_EVERY};
 
 use super::protocol::{Answer, Call, Frame};
 use super::{PING_EVERY, SILENCE};
@@ -90,6 +91,7 @@ pub async fn bind(
         ending: Some(ending_tx),
         backlog: Backlog::new(lag_bytes.max(1)),
         roster: roster_tx,
+        unacked: 0,
     };
     tokio::spawn(pump.run(route, commands_rx));
     Ok(Proxied {
@@ -113,6 +115,8 @@ struct Pump {
     ending: Option<oneshot::Sender<Ending>>,
     backlog: Backlog,
     roster: watch::Sender<Vec<ParticipantView>>,
+    /// Output bytes handed to the socket and not acked to the host yet.
+    unacked: u64,
 }
 
 impl Pump {
@@ -121,7 +125,16 @@ impl Pump {
         let mut last_heard = Instant::now();
         // A second handle, so waiting on the queue borrows nothing the arms change.
         let output = self.output.clone();
+        // Flow control on from the start (see `host.rs`).
+        let _ = self
+            .cluster
+            .publish(&self.up, &Frame::Ack(0).encode())
+            .await;
         loop {
+            if self.unacked >= ACK_EVERY {
+                let ack = Frame::Ack(std::mem::take(&mut self.unacked));
+                let _ = self.cluster.publish(&self.up, &ack.encode()).await;
+            }
             tokio::select! {
                 biased;
                 frame = route.frames.recv() => {
@@ -136,7 +149,10 @@ impl Pump {
                 }
                 permit = output.reserve(), if !self.backlog.is_empty() => {
                     match (permit, self.backlog.pop()) {
-                        (Ok(permit), Some(item)) => permit.send(item),
+                        (Ok(permit), Some(item)) => {
+                            self.unacked += taken(&item);
+                            permit.send(item);
+                        }
                         (Err(_), _) => { self.leave().await; break; }
                         _ => {}
                     }
@@ -194,8 +210,10 @@ impl Pump {
         if !self.backlog.is_empty() {
             return self.queue(item);
         }
-        if let Err(Full(item) | Closed(item)) = self.output.try_send(item) {
-            self.queue(item);
+        let bytes = taken(&item);
+        match self.output.try_send(item) {
+            Ok(()) => self.unacked += bytes,
+            Err(Full(item) | Closed(item)) => self.queue(item),
         }
     }
 
@@ -221,6 +239,14 @@ impl Pump {
 
     async fn leave(&self) {
         let _ = self.cluster.publish(&self.up, &Frame::Leave.encode()).await;
+    }
+}
+
+/// Output bytes an item hands the socket.
+fn taken(item: &Output) -> u64 {
+    match item {
+        Output::Data(chunk) => chunk.len() as u64,
+        Output::Skipped(_) => 0,
     }
 }
 
