@@ -18,6 +18,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
+use crate::audit::chain::retrying_when_busy;
 use crate::audit::Actor;
 use crate::db::server;
 use crate::ssh::SshError;
@@ -83,7 +84,10 @@ pub async fn publish(db: &DatabaseConnection, event: &str, data: Value) {
     let event_id = uuid::Uuid::new_v4().to_string();
     let body = payload(&event_id, event, data);
     let ids: Vec<i32> = hooks.iter().map(|h| h.id).collect();
-    match store::enqueue(db, &ids, &event_id, event, &body).await {
+    // SQLite can answer BUSY at once when another writer got in first; try afresh, as the
+    // audit append does, rather than lose the deliveries.
+    let enqueued = retrying_when_busy(|| store::enqueue(db, &ids, &event_id, event, &body)).await;
+    match enqueued {
         Ok(()) => wake(),
         Err(e) => tracing::error!(event, error = %e, "webhooks: cannot queue deliveries"),
     }
