@@ -19,6 +19,8 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use wire::terminal::codes;
 use wire::users::Role as UserRole;
 
@@ -283,7 +285,10 @@ pub struct Participation {
     state: AppState,
     session_id: String,
     participant: Arc<Participant>,
-    recorder: Option<Recorder>,
+    /// Marks the departure in the recording the moment the participant is removed (a kick, a
+    /// revoked link or access), not when its socket has finished closing, so the cast's
+    /// timeline shows the removal where it happened.
+    marker: Option<(Recorder, CancellationToken, JoinHandle<bool>)>,
 }
 
 impl Participation {
@@ -305,14 +310,33 @@ impl Participation {
         } else {
             "watch"
         };
-        if let Some(recorder) = &info.recorder {
-            recorder.joined(&participant.username, mode).await;
-        }
+        let marker = match &info.recorder {
+            Some(recorder) => {
+                recorder.joined(&participant.username, mode).await;
+                let (p, r, stop) = (
+                    participant.clone(),
+                    recorder.clone(),
+                    CancellationToken::new(),
+                );
+                let stopped = stop.clone();
+                let watch = tokio::spawn(async move {
+                    tokio::select! {
+                        code = p.kicked() => {
+                            r.left(&p.username, leave_of(Some(code))).await;
+                            true
+                        }
+                        _ = stopped.cancelled() => false,
+                    }
+                });
+                Some((recorder.clone(), stop, watch))
+            }
+            None => None,
+        };
         let participation = Participation {
             state: state.clone(),
             session_id: session_id.to_owned(),
             participant,
-            recorder: info.recorder.clone(),
+            marker,
         };
         Some((participation, attached))
     }
@@ -323,14 +347,22 @@ impl Participation {
             .terminals
             .sharing()
             .leave(&self.session_id, &p.id);
-        if let Some(recorder) = &self.recorder {
-            let how = match p.kicked_with() {
-                Some(codes::SHARE_REVOKED) => Leave::Revoked,
-                Some(codes::ACCESS_REVOKED) => Leave::AccessRevoked,
-                Some(_) => Leave::Kicked,
-                None => Leave::Left,
-            };
-            recorder.left(&p.username, how).await;
+        if let Some((recorder, stop, watch)) = self.marker {
+            stop.cancel();
+            // Unless the removal was marked already, this is a plain leave.
+            if !watch.await.unwrap_or(false) {
+                recorder.left(&p.username, leave_of(p.kicked_with())).await;
+            }
         }
+    }
+}
+
+/// How a participant that was removed with `code` (or left: `None`) is marked in the recording.
+fn leave_of(code: Option<&str>) -> Leave {
+    match code {
+        Some(codes::SHARE_REVOKED) => Leave::Revoked,
+        Some(codes::ACCESS_REVOKED) => Leave::AccessRevoked,
+        Some(_) => Leave::Kicked,
+        None => Leave::Left,
     }
 }
