@@ -17,6 +17,7 @@ use wire::terminal::codes;
 
 use super::api::{end_session, find_owned, session_not_found};
 use super::attachment::{self, Binding, Outcome, Role};
+use super::registry::clamp_dims;
 use super::remote::protocol::Call;
 use super::remote::proxy::{self, BindError, Proxied};
 use super::remote::{self, Found};
@@ -54,10 +55,7 @@ struct AttachQuery {
 }
 
 pub fn clamp_size(cols: Option<u16>, rows: Option<u16>) -> (u32, u32) {
-    (
-        u32::from(cols.unwrap_or(80).clamp(2, 1000)),
-        u32::from(rows.unwrap_or(24).clamp(1, 1000)),
-    )
+    clamp_dims(u32::from(cols.unwrap_or(80)), u32::from(rows.unwrap_or(24)))
 }
 
 /// The socket's upgrade, limits applied. Handlers take the upgrade as a `Result` and call this
@@ -192,10 +190,8 @@ async fn reattach(
         Target::Local(commands) => {
             let attached = attachment::request_attach(&commands, query.offset).await;
             if let (Some(attached), Some((cols, rows))) = (&attached, requested_size(&query)) {
-                state
-                    .terminals
-                    .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
-                attached.input.resize(cols, rows).await;
+                let input = &attached.input;
+                state.terminals.resize(&session_id, input, cols, rows).await;
             }
             let roster = Some(state.terminals.sharing().roster(&session_id));
             attached.map(|attached| (attached, commands, roster))

@@ -91,11 +91,12 @@ impl Inbound {
             Ok(ClientFrame::Close) if joiner => self.done.cancel(),
             Ok(ClientFrame::Resize { cols, rows }) => {
                 let (cols, rows) = clamp_size(Some(cols), Some(rows));
-                self.state.terminals.update(&self.session_id, |s| {
-                    (s.cols, s.rows) = (cols, rows);
-                });
+                let resized =
+                    self.state
+                        .terminals
+                        .resize(&self.session_id, &self.input, cols, rows);
                 tokio::select! {
-                    _ = self.input.resize(cols, rows) => {}
+                    _ = resized => {}
                     _ = self.done.cancelled() => {}
                 }
             }

@@ -8,9 +8,15 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use super::input::Input;
 use super::sharing::Sharing;
 use super::viewer::Command;
 use crate::recordings::Recorder;
+
+/// A PTY size within what the gateway accepts: 2–1000 columns, 1–1000 rows.
+pub fn clamp_dims(cols: u32, rows: u32) -> (u32, u32) {
+    (cols.clamp(2, 1000), rows.clamp(1, 1000))
+}
 
 /// What the registry knows about a session, for listing and for the owner check.
 #[derive(Debug, Clone)]
@@ -143,6 +149,14 @@ impl TerminalRegistry {
             .collect();
         list.sort_by(|a, b| a.1.started_at.cmp(&b.1.started_at).then(a.0.cmp(&b.0)));
         list
+    }
+
+    /// Sizes the session's PTY through `input` (clamped: see [`clamp_dims`]) and remembers the
+    /// size for listings. A session another replica runs is remembered there, by its host.
+    pub async fn resize(&self, session_id: &str, input: &Input, cols: u32, rows: u32) {
+        let (cols, rows) = clamp_dims(cols, rows);
+        self.update(session_id, |s| (s.cols, s.rows) = (cols, rows));
+        input.resize(cols, rows).await;
     }
 
     pub fn update(&self, session_id: &str, f: impl FnOnce(&mut SessionInfo)) {

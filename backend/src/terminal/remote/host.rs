@@ -160,10 +160,8 @@ async fn attach(
         return cluster.reply(&request, &Answer::NotFound).await;
     };
     if let Some((cols, rows)) = size {
-        state
-            .terminals
-            .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
-        attached.input.resize(cols, rows).await;
+        let input = &attached.input;
+        state.terminals.resize(&session_id, input, cols, rows).await;
     }
     cluster
         .reply(
@@ -432,11 +430,10 @@ impl Bridge {
                         }
                     }
                     Some(Frame::Resize(cols, rows)) if owner => {
-                        let (cols, rows) = (cols.clamp(2, 1000), rows.clamp(1, 1000));
                         state
                             .terminals
-                            .update(&session_id, |s| (s.cols, s.rows) = (cols, rows));
-                        input.resize(cols, rows).await;
+                            .resize(&session_id, &input, cols, rows)
+                            .await;
                     }
                     Some(Frame::Close) if owner => {
                         let _ = commands.send(Command::Close(CloseReason::Requested)).await;
