@@ -68,28 +68,7 @@ async fn healthcheck_fails_while_migrations_are_pending() {
 
 /// A self-signed certificate for a public name, not for 127.0.0.1 where the check connects.
 fn certificate(dir: &Path) {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec"])
-        .args([
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-        ])
-        .args(["-subj", "/CN=gatehouse.example.org"])
-        .args(["-addext", "subjectAltName=DNS:gatehouse.example.org"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::tls::self_signed(dir, "gatehouse.example.org", "DNS:gatehouse.example.org");
 }
 
 /// The gateway binary with a TLS configuration in a fresh directory, as `subcommand`.

@@ -12,19 +12,15 @@ use gatehouse_tests::binary::gatehouse_binary;
 use gatehouse_tests::process::{die_with_parent, log_to, stop};
 use gatehouse_tests::{free_port, Sshd, ADMIN_PASSWORD, WAIT};
 
-/// A self-signed certificate for 127.0.0.1 (it is its own CA for curl).
-fn certificate(dir: &Path) {
+/// A self-signed certificate (its own CA) for `/CN=<cn>` with the subject alternative name `san`
+/// (`IP:…` or `DNS:…`): `cert.pem` and `key.pem` in `dir`.
+pub fn self_signed(dir: &Path, cn: &str, san: &str) {
     let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=gatehouse-test"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(["req", "-x509", "-newkey", "ec"])
+        .args(["-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={cn}")])
+        .args(["-addext", &format!("subjectAltName={san}")])
         .arg("-keyout")
         .arg(dir.join("key.pem"))
         .arg("-out")
@@ -36,6 +32,11 @@ fn certificate(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A self-signed certificate for 127.0.0.1 (it is its own CA for curl).
+fn certificate(dir: &Path) {
+    self_signed(dir, "gatehouse-test", "IP:127.0.0.1");
 }
 
 fn gateway(dir: &Path, port: u16, env: &[(&str, String)]) -> Command {
