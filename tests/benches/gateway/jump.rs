@@ -19,7 +19,7 @@ use gatehouse_tests::{Api, Bastion, Files, Gatehouse, Sshd, Terminal};
 use wire::servers::TestReport;
 
 use super::files::download;
-use super::{gateway_throughput, make_file, median, ms};
+use super::{gateway_throughput, make_file, median, ms, signed_ms};
 
 /// One destination as the gateway and OpenSSH's client each reach it.
 struct Target {
@@ -402,14 +402,6 @@ pub async fn run(
     }
 }
 
-fn signed(delta: f64) -> String {
-    if delta < 0.0 {
-        format!("−{:.1} ms", -delta)
-    } else {
-        format!("+{delta:.1} ms")
-    }
-}
-
 pub fn print(rows: &Rows) {
     let runs = rows.runs;
     for (i, row) in rows.sign_in.iter().enumerate() {
@@ -445,7 +437,7 @@ pub fn print(rows: &Rows) {
             hops.join(" / "),
             row.openssh,
             row.openssh_default_kex.unwrap_or(f64::NAN),
-            signed(row.gateway - row.openssh)
+            signed_ms(row.gateway - row.openssh, 1)
         );
     }
     for row in &rows.warm {
@@ -459,7 +451,7 @@ pub fn print(rows: &Rows) {
             row.label,
             row.gateway,
             row.openssh,
-            signed(row.gateway - row.openssh)
+            signed_ms(row.gateway - row.openssh, 1)
         );
     }
     let mb = rows.mb;

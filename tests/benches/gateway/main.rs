@@ -50,6 +50,12 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[((sorted.len() * p) / 100).min(sorted.len() - 1)]
 }
 
+/// A difference in milliseconds with its sign (a real minus sign when negative), to `decimals`.
+fn signed_ms(delta: f64, decimals: usize) -> String {
+    let sign = if delta < 0.0 { "−" } else { "+" };
+    format!("{sign}{:.decimals$} ms", delta.abs())
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

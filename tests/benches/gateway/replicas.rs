@@ -22,7 +22,7 @@ use gatehouse_tests::{Api, Gatehouse, Sshd, Terminal};
 
 use super::{
     direct_echo, echo_round_trips, gateway_echo, make_file, make_ready, median, mib, ms,
-    openssh_throughput, percentile, proc_status_kib, ready_terminal, terminal_rate,
+    openssh_throughput, percentile, proc_status_kib, ready_terminal, signed_ms, terminal_rate,
 };
 
 /// Both replicas must open the same stored credentials.
@@ -257,14 +257,6 @@ pub async fn run(
     })
 }
 
-fn signed_ms(delta: f64) -> String {
-    if delta < 0.0 {
-        format!("−{:.3} ms", -delta)
-    } else {
-        format!("+{delta:.3} ms")
-    }
-}
-
 pub fn print(rows: &Rows) {
     let m = match rows {
         Ok(m) => m,
@@ -282,12 +274,12 @@ pub fn print(rows: &Rows) {
         println!(
             "| replicas: keystroke echo round trip, p{p}, direct to replica A (A and B on PostgreSQL + Redis; reference for the bridged row; {} samples) | {a:.3} ms | {russh:.3} ms (russh client, PTY) | {} | (context) |",
             m.samples,
-            signed_ms(a - russh)
+            signed_ms(a - russh, 3)
         );
         println!(
             "| replicas: keystroke echo round trip, p{p}, opened on A and reattached through replica B (bridged: B → Redis pub/sub → A) | {bridged:.3} ms ({} over direct to A) | {russh:.3} ms | {} | (context) |",
-            signed_ms(bridged - a),
-            signed_ms(bridged - russh)
+            signed_ms(bridged - a, 3),
+            signed_ms(bridged - russh, 3)
         );
     }
     let (mb, runs, size, tty, ssh) = (m.mb, m.runs, m.size, m.ssh_tty, m.ssh);
